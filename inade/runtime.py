@@ -1,0 +1,47 @@
+"""Process-level settings that must be made before paddle is imported.
+
+Paddle pins OMP_NUM_THREADS to 1 when it is imported without one, which leaves
+half of a 2-core machine idle, and the MKL inside the paddlepaddle wheel takes a
+slow code path on AMD processors unless MKL_DEBUG_CPU_TYPE=5 is set before the
+library loads. Both are applied only where the user has not chosen a value.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _is_amd_cpu() -> bool:
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as f:
+            for line in f:
+                if line.startswith("vendor_id"):
+                    return "AuthenticAMD" in line
+    except OSError:
+        pass
+    return False
+
+
+def configure_cpu_environment() -> dict:
+    """Set thread count and MKL dispatch for this process if the user has not.
+
+    Returns the variables it set. Has no effect on a paddle that is already
+    imported (the values are read when its libraries load), so callers import
+    this module first; `import inade` does.
+    """
+    applied = {}
+    if "paddle" in sys.modules:
+        return applied
+    if "OMP_NUM_THREADS" not in os.environ:
+        applied["OMP_NUM_THREADS"] = str(available_cores())
+    if "MKL_DEBUG_CPU_TYPE" not in os.environ and _is_amd_cpu():
+        applied["MKL_DEBUG_CPU_TYPE"] = "5"
+    os.environ.update(applied)
+    return applied
