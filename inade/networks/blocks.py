@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import paddle.nn as nn
+import paddle.nn.functional as F
+from paddle.nn.utils import spectral_norm
+
+from ..layers.norms import InadeNorm, SpadeNorm
+
+NORM_MODES = ("inade", "spade")
+
+
+def make_conditional_norm(
+    norm_mode: str, channels: int, num_classes: int, semantic_nc: int, noise_nc: int, param_free_norm: str
+) -> nn.Layer:
+    if norm_mode == "inade":
+        return InadeNorm(channels, num_classes, noise_nc, param_free_norm)
+    if norm_mode == "spade":
+        return SpadeNorm(channels, semantic_nc, param_free_norm)
+    raise ValueError(f"norm_mode must be one of {NORM_MODES}, got {norm_mode!r}")
+
+
+def maybe_spectral(layer: nn.Layer, enabled: bool) -> nn.Layer:
+    return spectral_norm(layer) if enabled else layer
+
+
+class ResnetBlock(nn.Layer):
+    """Pre-activation residual block whose norms are conditioned on the semantic
+    map (and, for INADE, on instances and their noise)."""
+
+    def __init__(self, fin: int, fout: int, make_norm, use_spectral: bool = True):
+        super().__init__()
+        self.learned_shortcut = fin != fout
+        fmid = min(fin, fout)
+        self.conv_0 = maybe_spectral(nn.Conv2D(fin, fmid, 3, padding=1), use_spectral)
+        self.conv_1 = maybe_spectral(nn.Conv2D(fmid, fout, 3, padding=1), use_spectral)
+        self.norm_0 = make_norm(fin)
+        self.norm_1 = make_norm(fmid)
+        if self.learned_shortcut:
+            self.conv_s = maybe_spectral(nn.Conv2D(fin, fout, 1, bias_attr=False), use_spectral)
+            self.norm_s = make_norm(fin)
+
+    def forward(self, x, segmap, instances=None, instance_noise=None):
+        cond = (segmap, instances, instance_noise)
+        shortcut = self.conv_s(self.norm_s(x, *cond)) if self.learned_shortcut else x
+        dx = self.conv_0(F.leaky_relu(self.norm_0(x, *cond), 0.2))
+        dx = self.conv_1(F.leaky_relu(self.norm_1(dx, *cond), 0.2))
+        return shortcut + dx

@@ -1,0 +1,65 @@
+"""Multi-scale PatchGAN discriminator returning every intermediate feature."""
+from __future__ import annotations
+
+import paddle
+import paddle.nn as nn
+import paddle.nn.functional as F
+from paddle.nn.utils import spectral_norm
+
+from .init import init_weights
+
+
+class _DiscriminatorLayer(nn.Layer):
+    def __init__(self, fin, fout, stride, normalized, activation=True):
+        super().__init__()
+        # Instance norm makes a conv bias meaningless, so normalized convs have none.
+        conv = nn.Conv2D(fin, fout, 4, stride=stride, padding=2, bias_attr=False if normalized else None)
+        self.conv = spectral_norm(conv) if normalized else conv
+        self.normalized = normalized
+        self.activation = activation
+
+    def forward(self, x):
+        x = self.conv(x)
+        if self.normalized:
+            x = F.instance_norm(x, eps=1e-5)
+        return F.leaky_relu(x, 0.2) if self.activation else x
+
+
+class PatchDiscriminator(nn.Layer):
+    def __init__(self, input_nc: int, ndf: int = 64, n_layers: int = 4):
+        super().__init__()
+        layers = [_DiscriminatorLayer(input_nc, ndf, 2, normalized=False)]
+        nf = ndf
+        for n in range(1, n_layers):
+            nf_prev, nf = nf, min(nf * 2, 512)
+            layers.append(_DiscriminatorLayer(nf_prev, nf, 1 if n == n_layers - 1 else 2, normalized=True))
+        layers.append(_DiscriminatorLayer(nf, 1, 1, normalized=False, activation=False))
+        self.layers = nn.LayerList(layers)
+
+    def forward(self, x):
+        features = []
+        for layer in self.layers:
+            x = layer(x)
+            features.append(x)
+        return features
+
+
+class MultiscaleDiscriminator(nn.Layer):
+    """``num_d`` PatchGANs on the input and on successive 2x average-pooled copies.
+
+    forward(x) -> list over scales of lists of features; the last feature of
+    each scale is the patch prediction.
+    """
+
+    def __init__(self, input_nc: int, ndf: int = 64, n_layers: int = 4, num_d: int = 2):
+        super().__init__()
+        self.scales = nn.LayerList([PatchDiscriminator(input_nc, ndf, n_layers) for _ in range(num_d)])
+        init_weights(self)
+
+    def forward(self, x):
+        outputs = []
+        for index, scale in enumerate(self.scales):
+            if index:
+                x = F.avg_pool2d(x, 3, stride=2, padding=1, exclusive=True)
+            outputs.append(scale(x))
+        return outputs

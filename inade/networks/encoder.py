@@ -1,0 +1,65 @@
+"""The instance-adaptive encoder: a reference photo -> per-instance style distributions."""
+from __future__ import annotations
+
+import paddle
+import paddle.nn as nn
+import paddle.nn.functional as F
+
+from ..layers.instance_conv import InstanceAwareConv2d
+from ..layers.instance_pool import instance_average_pool
+from .init import init_weights
+
+HEADS = ("scale_conv_mu", "scale_conv_var", "bias_conv_mu", "bias_conv_var")
+
+
+def _norm_act(x):
+    return F.leaky_relu(F.instance_norm(x, eps=1e-5), 0.2)
+
+
+def _up(x):
+    return F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+
+
+class InstanceAdaptiveEncoder(nn.Layer):
+    """U-Net of instance-aware convs whose four full-resolution heads are
+    averaged over each instance's pixels.
+
+    forward(image [B, 3, H, W], instances [B, K, H, W]) ->
+    (scale_mu, scale_logvar, bias_mu, bias_logvar), each [B, K, noise_nc].
+    H and W must be multiples of 16.
+    """
+
+    def __init__(self, ndf: int = 64, noise_nc: int = 64):
+        super().__init__()
+        self.noise_nc = noise_nc
+        self.layer1 = InstanceAwareConv2d(3, ndf, 3, stride=2)
+        self.layer2 = InstanceAwareConv2d(ndf, 2 * ndf, 3, stride=2)
+        self.layer3 = InstanceAwareConv2d(2 * ndf, 4 * ndf, 3, stride=2)
+        self.layer4 = InstanceAwareConv2d(4 * ndf, 8 * ndf, 3, stride=2)
+        self.middle = InstanceAwareConv2d(8 * ndf, 4 * ndf, 3)
+        self.up1 = InstanceAwareConv2d(8 * ndf, 2 * ndf, 3)
+        self.up2 = InstanceAwareConv2d(4 * ndf, ndf, 3)
+        self.up3 = InstanceAwareConv2d(2 * ndf, ndf, 3)
+        for name in HEADS:
+            setattr(self, name, InstanceAwareConv2d(ndf, noise_nc, 3))
+        init_weights(self)
+
+    def forward(self, image, instances):
+        if image.ndim != 4 or image.shape[1] != 3:
+            raise ValueError(f"encoder image must be [B, 3, H, W], got {list(image.shape)}")
+        if list(instances.shape[2:]) != list(image.shape[2:]) or instances.shape[0] != image.shape[0]:
+            raise ValueError(
+                f"instance map {list(instances.shape)} does not match the image {list(image.shape)} in batch or size"
+            )
+        if image.shape[2] % 16 or image.shape[3] % 16:
+            raise ValueError(f"encoder input height and width must be multiples of 16, got {list(image.shape[2:])}")
+        ids = paddle.argmax(instances, axis=1, keepdim=True).astype(image.dtype)  # [B, 1, H, W]
+        x1 = _norm_act(self.layer1(image, ids))
+        x2 = _norm_act(self.layer2(x1, ids))
+        x3 = _norm_act(self.layer3(x2, ids))
+        x4 = _norm_act(self.layer4(x3, ids))
+        y = _up(_norm_act(self.middle(x4, ids)))
+        y = _up(_norm_act(self.up1(paddle.concat([y, x3], axis=1), ids)))
+        y = _up(_norm_act(self.up2(paddle.concat([y, x2], axis=1), ids)))
+        y = _up(_norm_act(self.up3(paddle.concat([y, x1], axis=1), ids)))
+        return tuple(instance_average_pool(getattr(self, name)(y, ids), instances) for name in HEADS)

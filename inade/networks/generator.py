@@ -1,0 +1,146 @@
+"""The SPADE-style generator, with INADE (or SPADE) normalization."""
+from __future__ import annotations
+
+import paddle
+import paddle.nn as nn
+import paddle.nn.functional as F
+
+from ..layers.resize import resize_nearest
+from .blocks import ResnetBlock, make_conditional_norm
+from .init import init_weights
+from .noise import sample_instance_noise
+
+UPSAMPLING_LAYERS = {"normal": 5, "more": 6, "most": 7}
+
+
+def latent_size(crop_size: int, aspect_ratio: float, num_upsampling_layers: str) -> tuple[int, int]:
+    """(height, width) of the generator's first feature map."""
+    if num_upsampling_layers not in UPSAMPLING_LAYERS:
+        raise ValueError(
+            f"num_upsampling_layers must be one of {tuple(UPSAMPLING_LAYERS)}, got {num_upsampling_layers!r}"
+        )
+    num_up = UPSAMPLING_LAYERS[num_upsampling_layers]
+    if crop_size % 2**num_up:
+        raise ValueError(
+            f"crop_size {crop_size} must be a multiple of {2**num_up} with "
+            f"num_upsampling_layers={num_upsampling_layers!r} (the generator doubles its size {num_up} times)"
+        )
+    width = crop_size // 2**num_up
+    height = round(width / aspect_ratio)
+    if height < 1:
+        raise ValueError(f"aspect_ratio {aspect_ratio} leaves no rows at crop_size {crop_size}")
+    return height, width
+
+
+class Generator(nn.Layer):
+    """Label map (+ instances and their styles) -> image in [-1, 1].
+
+    Args:
+        num_classes: class channels of the semantic map (label_nc, +1 with a
+            don't-care label); the semantic input has one more, the instance edges.
+        norm_mode: ``inade`` (instance-adaptive) or ``spade``.
+        use_z: start from the image noise z through a linear layer (always for
+            INADE; SPADE with its VAE encoder); otherwise from the downsampled map.
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        norm_mode: str = "inade",
+        ngf: int = 64,
+        noise_nc: int = 64,
+        z_dim: int = 256,
+        crop_size: int = 256,
+        aspect_ratio: float = 1.0,
+        num_upsampling_layers: str = "normal",
+        param_free_norm: str = "batch",
+        use_z: bool = True,
+        use_spectral: bool = True,
+    ):
+        super().__init__()
+        self.num_classes = num_classes
+        self.semantic_nc = num_classes + 1
+        self.norm_mode = norm_mode
+        self.noise_nc = noise_nc
+        self.z_dim = z_dim
+        self.ngf = ngf
+        self.use_z = use_z or norm_mode == "inade"
+        self.num_upsampling_layers = num_upsampling_layers
+        self.latent_hw = latent_size(crop_size, aspect_ratio, num_upsampling_layers)
+        scale = 2 ** UPSAMPLING_LAYERS[num_upsampling_layers]
+        self.output_size = (self.latent_hw[0] * scale, self.latent_hw[1] * scale)
+
+        height, width = self.latent_hw
+        if self.use_z:
+            self.fc = nn.Linear(z_dim, 16 * ngf * height * width)
+        else:
+            self.fc = nn.Conv2D(self.semantic_nc, 16 * ngf, 3, padding=1)
+
+        def make_norm(channels):
+            return make_conditional_norm(norm_mode, channels, num_classes, self.semantic_nc, noise_nc, param_free_norm)
+
+        def block(fin, fout):
+            return ResnetBlock(fin, fout, make_norm, use_spectral)
+
+        self.head_0 = block(16 * ngf, 16 * ngf)
+        self.G_middle_0 = block(16 * ngf, 16 * ngf)
+        self.G_middle_1 = block(16 * ngf, 16 * ngf)
+        self.up_0 = block(16 * ngf, 8 * ngf)
+        self.up_1 = block(8 * ngf, 4 * ngf)
+        self.up_2 = block(4 * ngf, 2 * ngf)
+        self.up_3 = block(2 * ngf, ngf)
+        final_nc = ngf
+        if num_upsampling_layers == "most":
+            self.up_4 = block(ngf, ngf // 2)
+            final_nc = ngf // 2
+        self.conv_img = nn.Conv2D(final_nc, 3, 3, padding=1)
+        init_weights(self)
+
+    def check_inputs(self, semantics, instances, instance_noise, z):
+        if semantics.ndim != 4 or semantics.shape[1] != self.semantic_nc:
+            raise ValueError(
+                f"semantic map must be [B, {self.semantic_nc}, H, W] ({self.num_classes} class channels + "
+                f"instance edges), got shape {list(semantics.shape)}"
+            )
+        if self.norm_mode == "inade":
+            if instances is None:
+                raise ValueError("INADE needs the instance one-hot map [B, K, H, W]")
+            if list(instances.shape[2:]) != list(semantics.shape[2:]) or instances.shape[0] != semantics.shape[0]:
+                raise ValueError(
+                    f"instance map {list(instances.shape)} does not match the semantic map "
+                    f"{list(semantics.shape)} in batch or size"
+                )
+            expected = [semantics.shape[0], instances.shape[1], 2, self.noise_nc]
+            if instance_noise is not None and list(instance_noise.shape) != expected:
+                raise ValueError(f"instance noise must have shape {expected}, got {list(instance_noise.shape)}")
+        if z is not None and list(z.shape) != [semantics.shape[0], self.z_dim]:
+            raise ValueError(f"image noise z must have shape {[semantics.shape[0], self.z_dim]}, got {list(z.shape)}")
+
+    def forward(self, semantics, instances=None, instance_noise=None, z=None):
+        """semantics [B, num_classes+1, H, W]; instances [B, K, H, W] one-hot;
+        instance_noise [B, K, 2, noise_nc] (drawn from N(0, I) when None);
+        z [B, z_dim] (drawn when None). Returns [B, 3, *output_size]."""
+        self.check_inputs(semantics, instances, instance_noise, z)
+        batch = semantics.shape[0]
+        height, width = self.latent_hw
+        if self.use_z:
+            if z is None:
+                z = paddle.randn([batch, self.z_dim], dtype=semantics.dtype)
+            x = self.fc(z).reshape([batch, 16 * self.ngf, height, width])
+        else:
+            x = self.fc(resize_nearest(semantics, (height, width)))
+        if self.norm_mode == "inade" and instance_noise is None:
+            instance_noise = sample_instance_noise(batch, instances.shape[1], self.noise_nc, semantics.dtype)
+        cond = (semantics, instances, instance_noise)
+
+        def up(t):
+            return F.interpolate(t, scale_factor=2, mode="nearest")
+
+        x = self.head_0(x, *cond)
+        x = self.G_middle_0(up(x), *cond)
+        if self.num_upsampling_layers in ("more", "most"):
+            x = up(x)
+        x = self.G_middle_1(x, *cond)
+        for name in ("up_0", "up_1", "up_2", "up_3") + (("up_4",) if self.num_upsampling_layers == "most" else ()):
+            x = getattr(self, name)(up(x), *cond)
+        return paddle.tanh(self.conv_img(F.leaky_relu(x, 0.2)))
