@@ -12,7 +12,7 @@ SHARED = os.environ.get("INADE_SHARED", os.path.join(os.path.dirname(ROOT), "sha
 FIXTURES = os.path.join(SHARED, "fixtures")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def fixtures_dir():
     if not os.path.isdir(FIXTURES):
         pytest.fail(f"reference fixtures not found at {FIXTURES} (set INADE_SHARED to the shared/ folder)")

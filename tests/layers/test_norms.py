@@ -1,0 +1,58 @@
+import numpy as np
+import paddle
+import pytest
+
+from inade.layers import InadeNorm, SpadeNorm, make_param_free_norm
+
+
+def _onehot(ids, depth):
+    return np.eye(depth, dtype="float32")[ids].transpose(0, 3, 1, 2)
+
+
+def test_inade_norm_matches_its_formula():
+    rng = np.random.default_rng(0)
+    paddle.seed(0)
+    norm = InadeNorm(channels=4, num_classes=3, noise_nc=5, param_free_norm="instance")
+    norm.class_bias.set_value(paddle.to_tensor(rng.standard_normal((3, 4, 2)).astype("float32")))
+    x = rng.standard_normal((2, 4, 8, 8)).astype("float32")
+    labels = rng.integers(0, 3, size=(2, 8, 8))
+    inst = rng.integers(0, 2, size=(2, 8, 8))
+    segmap = np.concatenate([_onehot(labels, 3), np.ones((2, 1, 8, 8), "float32")], axis=1)  # + edge channel
+    instances = _onehot(inst, 2)
+    noise = rng.standard_normal((2, 2, 2, 5)).astype("float32")
+    out = norm(*(paddle.to_tensor(a) for a in (x, segmap, instances, noise))).numpy()
+
+    normalized = (x - x.mean(axis=(2, 3), keepdims=True)) / np.sqrt(x.var(axis=(2, 3), keepdims=True) + 1e-5)
+    w = norm.fc_noise.weight.numpy()
+    b = norm.fc_noise.bias.numpy()
+    u = noise @ w + b  # [B, K, 2, C]
+    table_w, table_b = norm.class_weight.numpy(), norm.class_bias.numpy()
+    expected = np.zeros_like(x)
+    for n in range(2):
+        for i in range(8):
+            for j in range(8):
+                c, k = labels[n, i, j], inst[n, i, j]
+                gamma = table_w[c, :, 0] * u[n, k, 0] + table_b[c, :, 0]
+                beta = table_w[c, :, 1] * u[n, k, 1] + table_b[c, :, 1]
+                expected[n, :, i, j] = gamma * normalized[n, :, i, j] + beta
+    np.testing.assert_allclose(out, expected, atol=1e-4)
+
+
+def test_param_free_norms_have_nothing_to_train_and_batch_norm_keeps_running_stats():
+    for kind in ("instance", "batch", "syncbatch"):
+        assert all(p.stop_gradient for p in make_param_free_norm(kind, 8).parameters()), kind
+    batch = make_param_free_norm("batch", 8)
+    assert {"_mean", "_variance"} <= set(batch.state_dict())
+    with pytest.raises(ValueError, match="param-free norm must be one of"):
+        make_param_free_norm("group", 8)
+
+
+def test_spade_norm_shapes_and_identity_at_zero_modulation():
+    norm = SpadeNorm(channels=6, semantic_nc=4, param_free_norm="instance")
+    for layer in (norm.mlp_gamma, norm.mlp_beta):
+        layer.weight.set_value(paddle.zeros_like(layer.weight))
+        layer.bias.set_value(paddle.zeros_like(layer.bias))
+    x = paddle.randn([2, 6, 8, 8])
+    out = norm(x, paddle.rand([2, 4, 16, 16]))
+    expected = paddle.nn.functional.instance_norm(x, eps=1e-5)
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), atol=1e-5)

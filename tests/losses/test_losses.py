@@ -1,0 +1,89 @@
+import numpy as np
+import paddle
+import pytest
+
+from inade.errors import CheckpointError
+from inade.losses import (
+    VGG19Features,
+    discriminator_loss,
+    feature_matching_loss,
+    generator_adversarial_loss,
+    inade_kld_loss,
+    kld_loss,
+    load_vgg19,
+    vgg_loss,
+)
+
+
+def preds(*maps):
+    return [[paddle.zeros([1]), paddle.to_tensor(np.array(m, dtype="float32"))] for m in maps]
+
+
+def test_hinge_losses_by_hand():
+    scales = preds([2.0, 0.5, -1.0], [0.0, 3.0])
+    # real: mean(relu(1 - x)) per scale -> (0 + 0.5 + 2)/3 and (1 + 0)/2
+    assert float(discriminator_loss(scales, True)) == pytest.approx(((2.5 / 3) + 0.5) / 2)
+    # fake: mean(relu(1 + x)) -> (3 + 1.5 + 0)/3 and (1 + 4)/2
+    assert float(discriminator_loss(scales, False)) == pytest.approx((1.5 + 2.5) / 2)
+    # generator: -mean(x) -> -0.5 and -1.5
+    assert float(generator_adversarial_loss(scales)) == pytest.approx(-1.0)
+    with pytest.raises(ValueError, match="gan_mode must be one of"):
+        discriminator_loss(scales, True, gan_mode="relativistic")
+
+
+def test_other_gan_modes():
+    scales = preds([0.0])
+    assert float(discriminator_loss(scales, True, "ls")) == pytest.approx(1.0)
+    assert float(discriminator_loss(scales, True, "original")) == pytest.approx(np.log(2.0))
+    assert float(discriminator_loss(preds([2.0]), False, "w")) == pytest.approx(2.0)
+
+
+def test_feature_matching_uses_only_the_last_intermediate_feature_in_inade_mode():
+    fake = [[paddle.full([1, 2], 1.0), paddle.full([1, 2], 2.0), paddle.full([1, 1], 9.0)]] * 2
+    real = [[paddle.full([1, 2], 0.0), paddle.full([1, 2], 0.0), paddle.full([1, 1], 0.0)]] * 2
+    assert float(feature_matching_loss(fake, real, lambda_feat=10.0, last_only=True)) == pytest.approx(20.0)
+    assert float(feature_matching_loss(fake, real, lambda_feat=10.0, last_only=False)) == pytest.approx(30.0)
+
+
+def test_feature_matching_does_not_send_gradients_to_real_features():
+    fake = paddle.ones([1, 2])
+    fake.stop_gradient = False
+    real = paddle.zeros([1, 2])
+    real.stop_gradient = False
+    feature_matching_loss([[fake, fake]], [[real, real]]).backward()
+    assert fake.grad is not None and real.grad is None
+
+
+def test_kld_matches_closed_form():
+    rng = np.random.default_rng(0)
+    mu, logvar = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 3, 4))
+    expected = -0.5 * np.sum(1 + logvar - mu**2 - np.exp(logvar))
+    got = kld_loss(paddle.to_tensor(mu, dtype="float32"), paddle.to_tensor(logvar, dtype="float32"))
+    assert float(got) == pytest.approx(expected, rel=1e-5)
+    zero = paddle.zeros([1, 2, 3])
+    assert float(kld_loss(zero, zero)) == 0.0
+    both = inade_kld_loss(*(paddle.to_tensor(a, dtype="float32") for a in (mu, logvar, mu, logvar)), lambda_kld=0.05)
+    assert float(both) == pytest.approx(expected * 0.05, rel=1e-5)
+
+
+def test_vgg19_loads_from_pdparams_and_is_frozen(tmp_path):
+    paddle.seed(0)
+    source = VGG19Features()
+    path = str(tmp_path / "vgg19.pdparams")
+    paddle.save(source.state_dict(), path)
+    vgg = load_vgg19(path)
+    assert all(p.stop_gradient for p in vgg.parameters())
+    x = paddle.randn([1, 3, 32, 32])
+    np.testing.assert_allclose(vgg(x)[-1].numpy(), source(x)[-1].numpy(), atol=1e-5)
+    assert [list(f.shape[1:]) for f in vgg(x)] == [[64, 32, 32], [128, 16, 16], [256, 8, 8], [512, 4, 4], [512, 2, 2]]
+    assert float(vgg_loss(vgg, x, x)) == 0.0
+    assert float(vgg_loss(vgg, x, x + 1)) > 0.0
+
+
+def test_vgg19_refuses_missing_or_foreign_files(tmp_path):
+    with pytest.raises(CheckpointError, match="VGG19 weights file not found"):
+        load_vgg19(str(tmp_path / "none.pdparams"))
+    other = str(tmp_path / "other.pdparams")
+    paddle.save({"conv.weight": paddle.zeros([1])}, other)
+    with pytest.raises(CheckpointError, match="is not a VGG19 checkpoint: missing features.0.weight"):
+        load_vgg19(other)
