@@ -1,0 +1,225 @@
+"""Typed configuration loaded from YAML, with overrides and helpful errors.
+
+Each section is a dataclass; ``load_config`` reads a YAML file, applies
+``a.b=value`` overrides (values parsed as YAML, never evaluated), checks every
+key and type, and returns the dataclass tree. Unknown keys are errors that
+suggest the closest valid key.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import types
+import typing
+from typing import Any, Literal, Optional
+
+import yaml
+
+from .errors import ConfigError
+from .atomic import atomic_write_text
+
+
+def _type_name(tp) -> str:
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return " | ".join(repr(a) for a in typing.get_args(tp))
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    if origin in (list, tuple):
+        return f"list of {_type_name(typing.get_args(tp)[0])}"
+    return "null" if tp is type(None) else getattr(tp, "__name__", str(tp))
+
+
+def _convert(value: Any, tp, where: str):
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        errors = []
+        for option in typing.get_args(tp):
+            try:
+                return _convert(value, option, where)
+            except ConfigError as error:
+                errors.append(error)
+        raise ConfigError(f"{where}: expected {_type_name(tp)}, got {value!r}")
+    if tp is type(None):
+        if value is None:
+            return None
+        raise ConfigError(f"{where}: expected null, got {value!r}")
+    if origin is Literal:
+        if value in typing.get_args(tp):
+            return value
+        suggestion = difflib.get_close_matches(str(value), [str(a) for a in typing.get_args(tp)], n=1)
+        hint = f" (did you mean {suggestion[0]!r}?)" if suggestion else ""
+        raise ConfigError(f"{where}: {value!r} is not one of {_type_name(tp)}{hint}")
+    if origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        (item_type, *_) = typing.get_args(tp)
+        items = [_convert(v, item_type, f"{where}[{i}]") for i, v in enumerate(value)]
+        return tuple(items) if origin is tuple else items
+    if dataclasses.is_dataclass(tp):
+        return from_dict(tp, value, where)
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+    else:
+        raise TypeError(f"unsupported config type {tp!r} at {where}")
+    raise ConfigError(f"{where}: expected {_type_name(tp)}, got {value!r}")
+
+
+def from_dict(cls, data: Any, where: str = ""):
+    """Build dataclass ``cls`` from a mapping, checking keys and types."""
+    label = where or "configuration"
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{label}: expected a mapping of keys, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    values = {}
+    for key, value in data.items():
+        dotted = f"{where}.{key}" if where else str(key)
+        if key not in fields:
+            suggestion = difflib.get_close_matches(str(key), list(fields), n=1)
+            hint = f"; did you mean '{where + '.' if where else ''}{suggestion[0]}'?" if suggestion else ""
+            raise ConfigError(f"unknown configuration key '{dotted}'{hint} (valid here: {', '.join(fields)})")
+        values[key] = _convert(value, hints[key], dotted)
+    for name, field in fields.items():
+        if name not in values and field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+            raise ConfigError(f"missing required configuration key '{where + '.' if where else ''}{name}'")
+    try:
+        return cls(**values)
+    except (ValueError, ConfigError) as error:
+        raise ConfigError(f"{label}: {error}") from None
+
+
+def apply_override(data: dict, override: str) -> None:
+    """Apply ``a.b.c=value`` to nested dict ``data``; the value is parsed as YAML."""
+    if "=" not in override:
+        raise ConfigError(f"override {override!r} must look like key.subkey=value")
+    key, raw = override.split("=", 1)
+    parts = [p for p in key.strip().split(".") if p]
+    if not parts:
+        raise ConfigError(f"override {override!r} names no key")
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"override {override!r}: value is not valid YAML ({error})") from None
+    node = data
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"override {override!r}: '{part}' is a value, not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def read_yaml(path: str) -> dict:
+    if not os.path.isfile(path):
+        raise ConfigError(f"configuration file not found: {path}")
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml.safe_load(f)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path} is not valid YAML: {error}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections")
+    return data
+
+
+def to_dict(config) -> dict:
+    return dataclasses.asdict(config)
+
+
+def save_config(config, path: str) -> None:
+    atomic_write_text(path, yaml.safe_dump(to_dict(config), sort_keys=False))
+
+
+# --- The sections of a training configuration -------------------------------
+
+
+@dataclasses.dataclass
+class ModelConfig:
+    norm_mode: Literal["inade", "spade"] = "inade"
+    ngf: int = 64
+    ndf: int = 64
+    noise_nc: int = 64
+    z_dim: int = 256
+    num_upsampling_layers: Literal["normal", "more", "most"] = "normal"
+    param_free_norm: Literal["batch", "instance", "syncbatch"] = "batch"
+    use_encoder: bool = True
+    num_d: int = 2
+    n_layers_d: int = 4
+
+    def __post_init__(self):
+        for name in ("ngf", "ndf", "noise_nc", "z_dim", "num_d", "n_layers_d"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"model.{name} must be positive, got {getattr(self, name)}")
+
+
+@dataclasses.dataclass
+class LossConfig:
+    gan_mode: Literal["hinge", "ls", "original", "w"] = "hinge"
+    lambda_feat: float = 10.0
+    feature_matching: Literal["last", "all"] = "last"
+    lambda_vgg: float = 10.0
+    vgg_weights: Optional[str] = None
+    lambda_kld: float = 0.05
+
+
+@dataclasses.dataclass
+class OptimConfig:
+    lr: float = 2e-4
+    ttur: bool = True
+    beta1: Optional[float] = None
+    beta2: Optional[float] = None
+    iterations: int = 1000
+    decay_iterations: int = 0
+
+    def __post_init__(self):
+        if self.iterations < 1:
+            raise ValueError(f"optim.iterations must be positive, got {self.iterations}")
+        if not 0 <= self.decay_iterations <= self.iterations:
+            raise ValueError(
+                f"optim.decay_iterations must be between 0 and optim.iterations ({self.iterations}), "
+                f"got {self.decay_iterations}"
+            )
+
+    def learning_rates(self) -> tuple[float, float]:
+        """(generator+encoder, discriminator): TTUR halves G's and doubles D's."""
+        return (self.lr / 2, self.lr * 2) if self.ttur else (self.lr, self.lr)
+
+    def betas(self) -> tuple[float, float]:
+        default = (0.0, 0.9) if self.ttur else (0.5, 0.999)
+        return (
+            default[0] if self.beta1 is None else self.beta1,
+            default[1] if self.beta2 is None else self.beta2,
+        )
+
+    def lr_factor(self, iteration: int) -> float:
+        """Constant, then linear decay to 0 over the last decay_iterations."""
+        if self.decay_iterations == 0:
+            return 1.0
+        remaining = self.iterations - iteration
+        return max(0.0, min(1.0, remaining / self.decay_iterations))
+
+
+@dataclasses.dataclass
+class LoggingConfig:
+    log_every: int = 10
+    image_every: int = 200
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 3
+    visualdl: bool = True
+    progress_bar: bool = True

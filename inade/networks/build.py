@@ -1,0 +1,36 @@
+"""Build the networks of a configuration."""
+from __future__ import annotations
+
+from .discriminator import MultiscaleDiscriminator
+from .encoder import InstanceAdaptiveEncoder
+from .generator import Generator
+
+
+def build_generator(model, num_classes: int, crop_size: int, aspect_ratio: float) -> Generator:
+    """``model`` is a ModelConfig; num_classes counts the don't-care channel if any."""
+    return Generator(
+        num_classes,
+        norm_mode=model.norm_mode,
+        ngf=model.ngf,
+        noise_nc=model.noise_nc,
+        z_dim=model.z_dim,
+        crop_size=crop_size,
+        aspect_ratio=aspect_ratio,
+        num_upsampling_layers=model.num_upsampling_layers,
+        param_free_norm=model.param_free_norm,
+        use_z=model.use_encoder,
+    )
+
+
+def build_encoder(model):
+    """The style encoder of the configuration, or None without one."""
+    if not model.use_encoder:
+        return None
+    if model.norm_mode == "inade":
+        return InstanceAdaptiveEncoder(model.ngf, model.noise_nc)
+    raise ValueError(f"no style encoder is available for norm_mode {model.norm_mode!r} yet")
+
+
+def build_discriminator(model, num_classes: int) -> MultiscaleDiscriminator:
+    # semantic one-hot + instance edges + RGB image
+    return MultiscaleDiscriminator(num_classes + 1 + 3, ndf=model.ndf, n_layers=model.n_layers_d, num_d=model.num_d)
