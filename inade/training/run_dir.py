@@ -1,0 +1,63 @@
+"""Where a run lives, and the rules that keep a user's files safe:
+resume what is there, never overwrite a finished or foreign folder."""
+from __future__ import annotations
+
+import os
+
+import yaml
+
+from ..errors import ConfigError
+
+CONFIG_NAME = "config.yaml"
+CHECKPOINTS = "checkpoints"
+
+
+def is_run_dir(path: str) -> bool:
+    return os.path.isfile(os.path.join(path, CONFIG_NAME))
+
+
+def next_free_dir(path: str) -> str:
+    index = 2
+    while os.path.exists(f"{path}-{index}"):
+        index += 1
+    return f"{path}-{index}"
+
+
+def choose_run_dir(output_dir: str, resume: bool) -> tuple[str, bool]:
+    """Returns (run directory, whether to resume from its latest checkpoint).
+
+    An empty or new folder is used as is. A run folder with a checkpoint is
+    resumed, or with ``resume=False`` left alone and a fresh sibling
+    (``<dir>-2``, ``-3``, ...) is used. A non-empty folder that is not a run of
+    ours is refused.
+    """
+    if not os.path.exists(output_dir) or not os.listdir(output_dir):
+        return output_dir, False
+    if not os.path.isdir(output_dir):
+        raise ConfigError(f"output directory {output_dir} exists and is not a folder")
+    if not is_run_dir(output_dir):
+        raise ConfigError(
+            f"output directory {output_dir} is not empty and holds no inade run ({CONFIG_NAME} missing); "
+            "choose another output_dir"
+        )
+    has_checkpoint = os.path.isfile(os.path.join(output_dir, CHECKPOINTS, "latest.pdckpt"))
+    if resume:
+        return output_dir, has_checkpoint
+    return next_free_dir(output_dir), False
+
+
+def check_same_setup(run_dir: str, current: dict, sections=("model", "data")) -> None:
+    """Refuse to resume a run whose model or data configuration changed."""
+    with open(os.path.join(run_dir, CONFIG_NAME), encoding="utf-8") as f:
+        saved = yaml.safe_load(f) or {}
+    changed = []
+    for section in sections:
+        before, after = saved.get(section, {}) or {}, current.get(section, {}) or {}
+        for key in sorted(set(before) | set(after)):
+            if before.get(key) != after.get(key):
+                changed.append(f"{section}.{key}: {before.get(key)!r} -> {after.get(key)!r}")
+    if changed:
+        raise ConfigError(
+            f"cannot resume {run_dir}: its configuration differs in " + "; ".join(changed[:5])
+            + " (use --no-resume to start a new run)"
+        )

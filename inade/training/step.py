@@ -1,0 +1,97 @@
+"""One training iteration: a generator (+ encoder) step, then a discriminator step."""
+from __future__ import annotations
+
+import paddle
+
+from ..losses import (
+    discriminator_loss,
+    feature_matching_loss,
+    generator_adversarial_loss,
+    inade_kld_loss,
+    vgg_loss,
+)
+from ..losses.vgg import VGG_LAYER_WEIGHTS
+from ..networks.noise import remap_noise, sample_instance_noise
+from .distributed import average_gradients
+
+
+def split_predictions(outputs):
+    """Features of a [fake; real] batch -> (fake features, real features)."""
+    fake, real = [], []
+    for scale in outputs:
+        half = scale[0].shape[0] // 2
+        fake.append([t[:half] for t in scale])
+        real.append([t[half:] for t in scale])
+    return fake, real
+
+
+def discriminate(discriminator, semantics, fake, real):
+    pair = paddle.concat(
+        [paddle.concat([semantics, fake], axis=1), paddle.concat([semantics, real], axis=1)], axis=0
+    )
+    return split_predictions(discriminator(pair))
+
+
+def encode_noise(generator, encoder, image, instances):
+    """Instance noise for a training forward: remapped onto the encoder's
+    distributions when there is an encoder (returns its KLD inputs too)."""
+    batch, num_instances = instances.shape[:2]
+    eps = sample_instance_noise(batch, num_instances, generator.noise_nc, image.dtype)
+    if encoder is None:
+        return eps, None
+    stats = encoder(image, instances)
+    return remap_noise(eps, *stats), stats
+
+
+def generator_losses(nets, loss_cfg, vgg, semantics, instances, image):
+    """Forward G (and E) and D; returns (fake, dict of weighted loss terms)."""
+    generator, encoder, discriminator = nets
+    losses = {}
+    noise, stats = encode_noise(generator, encoder, image, instances) if generator.norm_mode == "inade" else (None, None)
+    fake = generator(semantics, instances, noise)
+    pred_fake, pred_real = discriminate(discriminator, semantics, fake, image)
+    losses["G_GAN"] = generator_adversarial_loss(pred_fake, loss_cfg.gan_mode)
+    if loss_cfg.lambda_feat:
+        losses["G_Feat"] = feature_matching_loss(
+            pred_fake, pred_real, loss_cfg.lambda_feat, last_only=loss_cfg.feature_matching == "last"
+        )
+    if stats is not None and loss_cfg.lambda_kld:
+        losses["KLD"] = inade_kld_loss(*stats, lambda_kld=loss_cfg.lambda_kld)
+    if vgg is not None and loss_cfg.lambda_vgg:
+        weights = VGG_LAYER_WEIGHTS["inade" if generator.norm_mode == "inade" else "spade"]
+        losses["VGG"] = vgg_loss(vgg, fake, image, weights) * loss_cfg.lambda_vgg
+    return fake, losses
+
+
+def discriminator_losses(discriminator, loss_cfg, semantics, fake, image):
+    pred_fake, pred_real = discriminate(discriminator, semantics, fake.detach(), image)
+    return {
+        "D_Fake": discriminator_loss(pred_fake, False, loss_cfg.gan_mode),
+        "D_Real": discriminator_loss(pred_real, True, loss_cfg.gan_mode),
+    }
+
+
+def train_step(nets, optimizers, loss_cfg, vgg, semantics, instances, image):
+    """One iteration. The D step reuses the G step's fake (detached) rather than
+    running the generator again as the reference does: the same schedule
+    (G step, then D step on a detached fake) for one generator forward less.
+    Returns the fake and every loss term as a float."""
+    generator, encoder, discriminator = nets
+    opt_g, opt_d = optimizers
+    g_params = opt_g._parameter_list
+    d_params = opt_d._parameter_list
+
+    fake, g_losses = generator_losses(nets, loss_cfg, vgg, semantics, instances, image)
+    opt_g.clear_grad()
+    sum(g_losses.values()).backward()
+    average_gradients(g_params)
+    opt_g.step()
+
+    d_losses = discriminator_losses(discriminator, loss_cfg, semantics, fake, image)
+    opt_d.clear_grad()
+    sum(d_losses.values()).backward()
+    average_gradients(d_params)
+    opt_d.step()
+
+    values = {name: float(value) for name, value in {**g_losses, **d_losses}.items()}
+    return fake.detach(), values
