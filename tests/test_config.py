@@ -1,0 +1,82 @@
+import dataclasses
+from typing import Literal, Optional
+
+import pytest
+
+from inade.config import ModelConfig, OptimConfig, apply_override, from_dict, read_yaml
+from inade.errors import ConfigError
+
+
+@dataclasses.dataclass
+class Inner:
+    size: int = 4
+    mode: Literal["a", "b"] = "a"
+    path: Optional[str] = None
+
+
+@dataclasses.dataclass
+class Outer:
+    name: str
+    inner: Inner = dataclasses.field(default_factory=Inner)
+    rate: float = 0.5
+    flags: list[int] = dataclasses.field(default_factory=list)
+
+
+def test_builds_nested_sections_and_converts_ints_to_floats():
+    cfg = from_dict(Outer, {"name": "x", "inner": {"size": 8, "mode": "b"}, "rate": 1, "flags": [1, 2]})
+    assert cfg == Outer("x", Inner(8, "b"), 1.0, [1, 2])
+    # YAML 1.1 reads 1e-4 as a string
+    assert from_dict(Outer, {"name": "x", "rate": "1e-4"}).rate == 1e-4
+
+
+def test_unknown_key_suggests_the_closest():
+    with pytest.raises(ConfigError, match=r"unknown configuration key 'inner.sise'; did you mean 'inner.size'\?"):
+        from_dict(Outer, {"name": "x", "inner": {"sise": 3}})
+
+
+def test_wrong_types_and_choices_name_the_key():
+    with pytest.raises(ConfigError, match=r"inner.size: expected int, got 'big'"):
+        from_dict(Outer, {"name": "x", "inner": {"size": "big"}})
+    with pytest.raises(ConfigError, match=r"inner.mode: 'c' is not one of 'a' \| 'b'"):
+        from_dict(Outer, {"name": "x", "inner": {"mode": "c"}})
+    with pytest.raises(ConfigError, match="inner.size: expected int, got True"):
+        from_dict(Outer, {"name": "x", "inner": {"size": True}})
+    with pytest.raises(ConfigError, match="missing required configuration key 'name'"):
+        from_dict(Outer, {})
+
+
+def test_validation_in_sections_is_reported_with_the_section():
+    with pytest.raises(ConfigError, match="model: model.ngf must be positive"):
+        from_dict(ModelConfig, {"ngf": 0}, "model")
+    with pytest.raises(ConfigError, match="decay_iterations must be between 0 and optim.iterations"):
+        from_dict(OptimConfig, {"iterations": 10, "decay_iterations": 20}, "optim")
+
+
+def test_overrides_parse_yaml_values_and_never_evaluate():
+    data = {"inner": {"size": 4}}
+    apply_override(data, "inner.size=16")
+    apply_override(data, "inner.path=null")
+    apply_override(data, "rate=1e-3")
+    apply_override(data, "name=__import__('os').system('echo hi')")
+    assert data == {"inner": {"size": 16, "path": None}, "rate": "1e-3", "name": "__import__('os').system('echo hi')"}
+    with pytest.raises(ConfigError, match="must look like key.subkey=value"):
+        apply_override(data, "inner.size")
+    with pytest.raises(ConfigError, match="'size' is a value, not a section"):
+        apply_override(data, "inner.size.deep=1")
+
+
+def test_read_yaml_errors(tmp_path):
+    with pytest.raises(ConfigError, match="configuration file not found"):
+        read_yaml(str(tmp_path / "none.yaml"))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("a: [1, 2\n")
+    with pytest.raises(ConfigError, match="is not valid YAML"):
+        read_yaml(str(bad))
+
+
+def test_optim_schedule():
+    optim = OptimConfig(lr=2e-4, iterations=100, decay_iterations=50)
+    assert optim.learning_rates() == (1e-4, 4e-4)
+    assert optim.betas() == (0.0, 0.9)
+    assert OptimConfig(ttur=False).betas() == (0.5, 0.999)
+    assert [optim.lr_factor(i) for i in (0, 50, 75, 100)] == [1.0, 1.0, 0.5, 0.0]
