@@ -1,11 +1,11 @@
 """Instance-aware convolution: each output pixel only sees neighbours of its own instance.
 
 The reference computes it from an unfold of the features ([N, C*k*k, H*W], nine
-times the feature map). Here the k*k taps are accumulated one at a time: for
-tap (dy, dx) the (strided) shifted input goes through a 1x1 product with that
-tap's weights and is masked by "neighbour id == centre id". The mask is the
-same for every input channel, so masking after the product is exact and the
-transient memory is one shifted copy of the input plus the output.
+times the feature map). Inside an instance the result is an ordinary
+convolution, so here it is one: a plain conv2d everywhere, then, at the few
+output pixels whose window crosses an instance border, the taps that see
+another instance are gathered and their contribution subtracted. Exact, and
+the extra memory is proportional to the border pixels only.
 """
 from __future__ import annotations
 
@@ -18,6 +18,23 @@ import paddle.nn.functional as F
 from .resize import resize_nearest
 
 
+def _border_taps(ids, kh, kw, stride, padding, out_h, out_w):
+    """Where windows cross instance borders (computed from ids, no gradient).
+
+    Returns (border [Nb, 3] as (batch, row, col) of output pixels,
+    foreign [Nb, k*k] 1.0 where that tap sees another instance)."""
+    ids = F.pad(ids, [padding] * 4)
+    span_h, span_w = stride * (out_h - 1) + 1, stride * (out_w - 1) + 1
+
+    def window(dy, dx):
+        return ids[:, 0, dy : dy + span_h : stride, dx : dx + span_w : stride]
+
+    centre = window(kh // 2, kw // 2)
+    foreign = paddle.stack([window(dy, dx) != centre for dy in range(kh) for dx in range(kw)], axis=-1)
+    border = paddle.nonzero(foreign.any(axis=-1))  # [Nb, 3]
+    return border, paddle.gather_nd(foreign, border)
+
+
 def instance_aware_conv2d(
     x: paddle.Tensor,
     instance_ids: paddle.Tensor,
@@ -27,39 +44,33 @@ def instance_aware_conv2d(
     padding: int = 1,
 ) -> paddle.Tensor:
     """x [B, C, H, W]; instance_ids [B, 1, H, W] (float or int, any resolution:
-    resized nearest to x); weight [Cout, C, k, k]; returns [B, Cout, Ho, Wo]."""
+    resized nearest to x); weight [Cout, C, k, k]; returns [B, Cout, Ho, Wo].
+
+    Zero padding carries id 0 and zero features, so whether a padded tap
+    "matches" the centre never changes the sum."""
     batch, channels, height, width = x.shape
     out_channels, in_channels, kh, kw = weight.shape
     if in_channels != channels:
         raise ValueError(f"instance-aware conv expects {in_channels} input channels, got {channels}")
-    ids = resize_nearest(instance_ids.astype(x.dtype), (height, width))
-    out_h = (height + 2 * padding - kh) // stride + 1
-    out_w = (width + 2 * padding - kw) // stride + 1
-    if padding:
-        # Zero padding for both: padded pixels carry id 0, and zero features, so
-        # whether they "match" the centre never changes the sum.
-        x = F.pad(x, [padding] * 4)
-        ids = F.pad(ids, [padding] * 4)
-    span_h = stride * (out_h - 1) + 1
-    span_w = stride * (out_w - 1) + 1
-
-    def window(t, dy, dx):
-        return t[:, :, dy : dy + span_h : stride, dx : dx + span_w : stride]
-
-    centre_ids = window(ids, kh // 2, kw // 2)  # [B, 1, Ho, Wo]
-    taps = weight.reshape([out_channels, in_channels, kh * kw]).transpose([2, 0, 1])  # [k*k, Cout, C]
-    out = None
-    for dy in range(kh):
-        for dx in range(kw):
-            shifted = window(x, dy, dx).reshape([batch, channels, out_h * out_w])  # [B, C, Ho*Wo]
-            same_instance = (window(ids, dy, dx) == centre_ids).astype(x.dtype)  # [B, 1, Ho, Wo]
-            tap = paddle.matmul(taps[dy * kw + dx], shifted)  # [B, Cout, Ho*Wo]
-            term = tap * same_instance.reshape([batch, 1, out_h * out_w])
-            out = term if out is None else out + term
-    out = out.reshape([batch, out_channels, out_h, out_w])
-    if bias is not None:
-        out = out + bias.reshape([1, out_channels, 1, 1])
-    return out
+    out = F.conv2d(x, weight, bias, stride=stride, padding=padding)
+    out_h, out_w = out.shape[2:]
+    padded_h, padded_w = height + 2 * padding, width + 2 * padding
+    with paddle.no_grad():
+        ids = resize_nearest(instance_ids.astype(x.dtype), (height, width))
+        border, foreign = _border_taps(ids, kh, kw, stride, padding, out_h, out_w)
+        b, i, j = border[:, 0], border[:, 1], border[:, 2]
+        tap_offsets = paddle.to_tensor([dy * padded_w + dx for dy in range(kh) for dx in range(kw)], dtype="int64")
+        first_tap = b * (padded_h * padded_w) + i * (stride * padded_w) + j * stride  # [Nb]
+        tap_rows = (first_tap.unsqueeze(1) + tap_offsets.unsqueeze(0)).reshape([-1])  # [Nb * k*k]
+        out_rows = b * (out_h * out_w) + i * out_w + j  # [Nb]
+    pixels = F.pad(x, [padding] * 4).transpose([0, 2, 3, 1]).reshape([-1, channels])  # [B*Hp*Wp, C]
+    patches = paddle.gather(pixels, tap_rows).reshape([-1, kh * kw, channels])  # [Nb, k*k, C]
+    patches = patches * foreign.astype(x.dtype).unsqueeze(-1)
+    taps = weight.transpose([2, 3, 1, 0]).reshape([kh * kw * channels, out_channels])
+    correction = paddle.matmul(patches.reshape([-1, kh * kw * channels]), taps)  # [Nb, Cout]
+    flat = out.transpose([0, 2, 3, 1]).reshape([-1, out_channels])  # [B*Ho*Wo, Cout]
+    flat = paddle.index_add(flat, out_rows, 0, -correction)
+    return flat.reshape([batch, out_h, out_w, out_channels]).transpose([0, 3, 1, 2])
 
 
 class InstanceAwareConv2d(nn.Layer):

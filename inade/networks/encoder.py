@@ -5,7 +5,7 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from ..layers.instance_conv import InstanceAwareConv2d
+from ..layers.instance_conv import InstanceAwareConv2d, instance_aware_conv2d
 from ..layers.instance_pool import instance_average_pool
 from .init import init_weights
 
@@ -62,4 +62,10 @@ class InstanceAdaptiveEncoder(nn.Layer):
         y = _up(_norm_act(self.up1(paddle.concat([y, x3], axis=1), ids)))
         y = _up(_norm_act(self.up2(paddle.concat([y, x2], axis=1), ids)))
         y = _up(_norm_act(self.up3(paddle.concat([y, x1], axis=1), ids)))
-        return tuple(instance_average_pool(getattr(self, name)(y, ids), instances) for name in HEADS)
+        # The four heads see the same input and instance map: run them as one conv.
+        heads = [getattr(self, name) for name in HEADS]
+        weight = paddle.concat([h.weight for h in heads], axis=0)
+        bias = paddle.concat([h.bias for h in heads], axis=0)
+        maps = instance_aware_conv2d(y, ids, weight, bias, stride=1, padding=1)  # [B, 4*noise_nc, H, W]
+        pooled = instance_average_pool(maps, instances)  # [B, K, 4*noise_nc]
+        return tuple(paddle.split(pooled, len(HEADS), axis=-1))
