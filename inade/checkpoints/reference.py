@@ -56,10 +56,15 @@ def convert_reference_state(reference: dict, network: nn.Layer, source: str = "c
         if ours in linear_weights and value.ndim == 2:
             value = value.T
         converted[ours] = (name, value)
+
+    def source_layout(key, shape):
+        # Report shapes as the checkpoint stores them ([out, in] for linear weights).
+        return list(shape)[::-1] if key in linear_weights else list(shape)
+
     missing = [k for k in target if k not in converted]
     unexpected = [src for k, (src, _) in converted.items() if k not in target]
     mismatched = [
-        f"{src} {list(v.shape)} (expected {list(target[k].shape)})"
+        f"{src} {source_layout(k, v.shape)} (expected {source_layout(k, target[k].shape)})"
         for k, (src, v) in converted.items()
         if k in target and list(v.shape) != list(target[k].shape)
     ]

@@ -48,7 +48,7 @@ def test_missing_unexpected_and_mismatched_keys_are_listed(reference_generator_s
 
 
 def test_checkpoint_of_another_configuration_names_the_shapes(reference_generator_state):
-    with pytest.raises(CheckpointError, match=r"shape mismatch fc.weight \[512, 256\] \(expected \[256, 2048\]\)"):
+    with pytest.raises(CheckpointError, match=r"shape mismatch fc.weight \[512, 256\] \(expected \[2048, 256\]\)"):
         convert_reference_state(reference_generator_state, Generator(6, ngf=8, noise_nc=16, crop_size=128))
 
 
