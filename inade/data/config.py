@@ -1,0 +1,48 @@
+"""The data section of a configuration."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal, Optional
+
+DATASET_TYPES = ("procedural", "folder", "cityscapes", "ade20k", "coco", "celeba", "deepfashion", "facades")
+PREPROCESS_MODES = ("resize_and_crop", "fixed", "scale_width_and_crop", "scale_shortside_and_crop", "none")
+
+
+@dataclasses.dataclass
+class DataConfig:
+    type: Literal["procedural", "folder", "cityscapes", "ade20k", "coco", "celeba", "deepfashion", "facades"] = "procedural"
+    # Standard layouts: the dataset's root folder. Generic folders: the three folders.
+    root: Optional[str] = None
+    image_dir: Optional[str] = None
+    label_dir: Optional[str] = None
+    instance_dir: Optional[str] = None
+    # Defaults come from the dataset type when left unset.
+    label_nc: Optional[int] = None
+    contain_dontcare: Optional[bool] = None
+    dontcare_value: Optional[int] = None
+    crop_size: int = 64
+    load_size: Optional[int] = None
+    aspect_ratio: float = 1.0
+    preprocess_mode: Literal["resize_and_crop", "fixed", "scale_width_and_crop", "scale_shortside_and_crop", "none"] = (
+        "resize_and_crop"
+    )
+    no_flip: bool = False
+    max_instances: int = 64
+    merge_extra_instances: bool = False
+    instances_from: Literal["file", "label", "components"] = "file"
+    batch_size: int = 8
+    num_workers: int = 0
+    procedural_samples: int = 2000
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.crop_size < 16:
+            raise ValueError(f"data.crop_size must be at least 16, got {self.crop_size}")
+        if self.batch_size < 1:
+            raise ValueError(f"data.batch_size must be positive, got {self.batch_size}")
+        if self.max_instances < 1:
+            raise ValueError(f"data.max_instances must be positive, got {self.max_instances}")
+        if self.num_workers < 0:
+            raise ValueError(f"data.num_workers must be 0 or more, got {self.num_workers}")
+        if self.aspect_ratio <= 0:
+            raise ValueError(f"data.aspect_ratio must be positive, got {self.aspect_ratio}")
