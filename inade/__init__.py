@@ -11,3 +11,5 @@ __version__ = "0.1.0"
 # Paddle warns on every import about a C++ extension compiler cache that this
 # library never uses.
 warnings.filterwarnings("ignore", message="No ccache found")
+# Paddle's BatchNorm repeats this on every training forward; it describes its default.
+warnings.filterwarnings("ignore", message="When training, we now always track global mean and variance")

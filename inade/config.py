@@ -16,8 +16,9 @@ from typing import Any, Literal, Optional
 
 import yaml
 
-from .errors import ConfigError
 from .atomic import atomic_write_text
+from .data.config import DataConfig
+from .errors import ConfigError
 
 
 def _type_name(tp) -> str:
@@ -229,3 +230,24 @@ class LoggingConfig:
     keep_checkpoints: int = 3
     visualdl: bool = True
     progress_bar: bool = True
+
+
+@dataclasses.dataclass
+class Config:
+    """A whole training configuration."""
+
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    loss: LossConfig = dataclasses.field(default_factory=LossConfig)
+    optim: OptimConfig = dataclasses.field(default_factory=OptimConfig)
+    logging: LoggingConfig = dataclasses.field(default_factory=LoggingConfig)
+    seed: int = 0
+    output_dir: str = "runs/default"
+
+
+def load_config(path: str, overrides=()) -> Config:
+    """Read a YAML configuration, apply ``key.sub=value`` overrides, check it."""
+    data = read_yaml(path)
+    for override in overrides:
+        apply_override(data, override)
+    return from_dict(Config, data)

@@ -28,10 +28,11 @@ def average_gradients(parameters) -> None:
     size = dist.get_world_size()
     if size <= 1:
         return
-    for param in parameters:
-        if param.grad is not None:
-            dist.all_reduce(param.grad)
-            param.grad.scale_(1.0 / size)
+    with paddle.no_grad():
+        for param in parameters:
+            if param.grad is not None:
+                dist.all_reduce(param.grad)
+                param.grad.scale_(1.0 / size)
 
 
 def broadcast_parameters(layer: paddle.nn.Layer) -> None:

@@ -51,6 +51,19 @@ class _StopRequest:
         self.requested = True
 
 
+def _rename_state(state: dict, renames: dict) -> dict:
+    """Rename optimizer-state keys, which start with a parameter's name."""
+    ordered = sorted(renames.items(), key=lambda item: -len(item[0]))
+    out = {}
+    for key, value in state.items():
+        for old, new in ordered:
+            if key.startswith(old + "_"):
+                key = new + key[len(old) :]
+                break
+        out[key] = value
+    return out
+
+
 def _rng_state() -> dict:
     return {"paddle": paddle.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
 
@@ -108,6 +121,14 @@ class Training:
         self.epoch = 0
         self.batch_in_epoch = 0
 
+    def _parameter_names(self) -> dict:
+        """Paddle's automatic tensor name -> a name that is the same in every process."""
+        names = {}
+        for prefix, network in (("generator", self.generator), ("encoder", self.encoder), ("discriminator", self.discriminator)):
+            if network is not None:
+                names.update({p.name: f"{prefix}.{n}" for n, p in network.named_parameters()})
+        return names
+
     @property
     def networks(self):
         return [n for n in (self.generator, self.encoder, self.discriminator) if n is not None]
@@ -133,8 +154,9 @@ class Training:
             "generator": self.generator.state_dict(),
             "encoder": self.encoder.state_dict() if self.encoder else None,
             "discriminator": self.discriminator.state_dict(),
-            "opt_g": self.opt_g.state_dict(),
-            "opt_d": self.opt_d.state_dict(),
+            # Optimizer states are keyed by tensor names that depend on creation order: store stable ones.
+            "opt_g": _rename_state(self.opt_g.state_dict(), self._parameter_names()),
+            "opt_d": _rename_state(self.opt_d.state_dict(), self._parameter_names()),
             "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
             "rng": _rng_state(),
             "config": to_dict(self.config),
@@ -146,8 +168,9 @@ class Training:
         if self.encoder is not None:
             self.encoder.set_state_dict(state["encoder"])
         self.discriminator.set_state_dict(state["discriminator"])
-        self.opt_g.set_state_dict(state["opt_g"])
-        self.opt_d.set_state_dict(state["opt_d"])
+        back = {stable: auto for auto, stable in self._parameter_names().items()}
+        self.opt_g.set_state_dict(_rename_state(state["opt_g"], back))
+        self.opt_d.set_state_dict(_rename_state(state["opt_d"], back))
         for name, scheduler in self.schedulers.items():
             scheduler.set_state_dict(state["schedulers"][name])
         self.iteration = int(state["iteration"])

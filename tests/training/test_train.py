@@ -1,0 +1,134 @@
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import paddle
+import pytest
+
+from inade.config import load_config
+from inade.errors import ConfigError
+from inade.training import TrainingDiverged, train
+from inade.training import loop as loop_module
+from inade.training.checkpoint import load_checkpoint
+
+from .tiny import write_config
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def generator_weights(run_dir):
+    state = load_checkpoint(os.path.join(run_dir, "checkpoints", "latest.pdckpt"))
+    return {k: np.asarray(v) for k, v in state["generator"].items()}, state
+
+
+def test_cli_trains_writes_checkpoints_logs_and_refuses_to_redo_a_finished_run(tmp_path):
+    run = tmp_path / "run"
+    config = write_config(tmp_path, run)
+    command = [sys.executable, os.path.join(ROOT, "tools", "train.py"), "--config", config]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert sorted(os.listdir(run / "checkpoints")) == ["iter_00000002.pdckpt", "iter_00000004.pdckpt", "latest.pdckpt"]
+    assert (run / "config.yaml").exists() and (run / "train.log").read_text().count("\niter ") >= 3
+    assert any(name.startswith("vdlrecords") for name in os.listdir(run / "visualdl"))
+    _, state = generator_weights(run)
+    assert state["iteration"] == 4 and state["config"]["model"]["ngf"] == 4
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "already finished 4 iterations" in again.stdout
+    fresh = subprocess.run(command + ["--no-resume"], capture_output=True, text=True, timeout=300)
+    assert fresh.returncode == 0, fresh.stderr
+    assert (tmp_path / "run-2" / "checkpoints" / "latest.pdckpt").exists()
+
+
+def test_cli_reports_config_mistakes_in_one_line(tmp_path):
+    config = write_config(tmp_path, tmp_path / "run", model={"ngff": 4})
+    done = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "train.py"), "--config", config],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "error: unknown configuration key 'model.ngff'; did you mean 'model.ngf'?" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_resumed_run_reproduces_the_uninterrupted_one_exactly(tmp_path):
+    straight = train(load_config(write_config(tmp_path, tmp_path / "a", optim={"iterations": 6})))
+    paddle.seed(999)  # a resumed process starts from whatever state: the checkpoint must restore it
+    first = train(load_config(write_config(tmp_path, tmp_path / "b", optim={"iterations": 3})))
+    assert first.iteration == 3
+    resumed = train(load_config(write_config(tmp_path, tmp_path / "b", optim={"iterations": 6})))
+    assert resumed.iteration == 6 and resumed.last_losses == straight.last_losses
+    weights_a, _ = generator_weights(tmp_path / "a")
+    weights_b, _ = generator_weights(tmp_path / "b")
+    for name in weights_a:
+        np.testing.assert_array_equal(weights_a[name], weights_b[name], err_msg=name)
+
+
+def test_resume_refuses_a_changed_model(tmp_path):
+    train(load_config(write_config(tmp_path, tmp_path / "run", optim={"iterations": 2})))
+    with pytest.raises(ConfigError, match=r"cannot resume .*model.ngf: 4 -> 8"):
+        train(load_config(write_config(tmp_path, tmp_path / "run", model={"ngf": 8})))
+
+
+def test_a_foreign_non_empty_output_folder_is_refused(tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("precious")
+    with pytest.raises(ConfigError, match="is not empty and holds no inade run"):
+        train(load_config(write_config(tmp_path, tmp_path / "mine")))
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "precious"
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    real_step = loop_module.train_step
+
+    def failing_step(*args, **kwargs):
+        fake, losses = real_step(*args, **kwargs)
+        calls.append(1)
+        if len(calls) == 3:
+            losses["G_GAN"] = float("nan")
+        return fake, losses
+
+    calls = []
+    monkeypatch.setattr(loop_module, "train_step", failing_step)
+    config = load_config(write_config(tmp_path, tmp_path / "run", optim={"iterations": 6}))
+    with pytest.raises(TrainingDiverged, match="loss G_GAN became nan at iteration 3"):
+        train(config)
+    _, state = generator_weights(tmp_path / "run")
+    assert state["iteration"] == 2
+
+
+def test_ctrl_c_saves_after_the_current_iteration_and_the_run_resumes(tmp_path, monkeypatch):
+    real_step = loop_module.train_step
+    calls = []
+
+    def interrupted_step(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(loop_module, "train_step", interrupted_step)
+    config = load_config(write_config(tmp_path, tmp_path / "run", optim={"iterations": 6},
+                                      logging={"checkpoint_every": 100, "image_every": 0, "progress_bar": False}))
+    result = train(config)
+    assert result.status == "interrupted" and result.iteration == 3
+    _, state = generator_weights(tmp_path / "run")
+    assert state["iteration"] == 3
+    monkeypatch.setattr(loop_module, "train_step", real_step)
+    assert train(config).iteration == 6
+
+
+def test_two_processes_train_data_parallel_and_end_identical(tmp_path):
+    config = write_config(tmp_path, tmp_path / "run", optim={"iterations": 3})
+    command = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2",
+               "--log_dir", str(tmp_path / "logs"), os.path.join(ROOT, "tests", "training", "dist_worker.py"),
+               config, str(tmp_path)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=str(tmp_path))
+    logs = "".join((tmp_path / "logs" / n).read_text() for n in sorted(os.listdir(tmp_path / "logs"))) if (tmp_path / "logs").exists() else ""
+    assert done.returncode == 0, done.stderr[-2000:] + logs[-3000:]
+    rank0 = (tmp_path / "rank0.txt").read_text().split()
+    rank1 = (tmp_path / "rank1.txt").read_text().split()
+    assert rank0[1] == rank1[1] == "3"
+    assert rank0[2] == "4"  # 16 samples, batch 2, split over 2 ranks
+    assert rank0[0] == rank1[0], "ranks diverged: gradients were not averaged"
+    # only rank 0 writes the run folder
+    assert (tmp_path / "run" / "checkpoints" / "latest.pdckpt").exists()
