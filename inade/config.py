@@ -187,21 +187,39 @@ class LossConfig:
 
 @dataclasses.dataclass
 class OptimConfig:
+    """Adam with TTUR by default; the length is given in iterations or in epochs
+    (one of the two), the linear decay to 0 likewise."""
+
     lr: float = 2e-4
     ttur: bool = True
     beta1: Optional[float] = None
     beta2: Optional[float] = None
-    iterations: int = 1000
-    decay_iterations: int = 0
+    iterations: Optional[int] = None
+    decay_iterations: Optional[int] = None
+    epochs: Optional[int] = None
+    decay_epochs: Optional[int] = None
 
     def __post_init__(self):
-        if self.iterations < 1:
-            raise ValueError(f"optim.iterations must be positive, got {self.iterations}")
-        if not 0 <= self.decay_iterations <= self.iterations:
-            raise ValueError(
-                f"optim.decay_iterations must be between 0 and optim.iterations ({self.iterations}), "
-                f"got {self.decay_iterations}"
-            )
+        if (self.iterations is None) == (self.epochs is None):
+            raise ValueError("set exactly one of optim.iterations and optim.epochs")
+        if self.iterations is not None and self.decay_epochs is not None:
+            raise ValueError("optim.decay_epochs goes with optim.epochs; use optim.decay_iterations")
+        if self.epochs is not None and self.decay_iterations is not None:
+            raise ValueError("optim.decay_iterations goes with optim.iterations; use optim.decay_epochs")
+        for name in ("iterations", "epochs"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"optim.{name} must be positive, got {value}")
+        length, decay = (self.iterations, self.decay_iterations) if self.iterations else (self.epochs, self.decay_epochs)
+        unit = "iterations" if self.iterations else "epochs"
+        if decay is not None and not 0 <= decay <= length:
+            raise ValueError(f"optim.decay_{unit} must be between 0 and optim.{unit} ({length}), got {decay}")
+
+    def schedule(self, iterations_per_epoch: int) -> tuple[int, int]:
+        """(total iterations, iterations of linear decay at the end)."""
+        if self.iterations is not None:
+            return self.iterations, self.decay_iterations or 0
+        return self.epochs * iterations_per_epoch, (self.decay_epochs or 0) * iterations_per_epoch
 
     def learning_rates(self) -> tuple[float, float]:
         """(generator+encoder, discriminator): TTUR halves G's and doubles D's."""
@@ -214,12 +232,12 @@ class OptimConfig:
             default[1] if self.beta2 is None else self.beta2,
         )
 
-    def lr_factor(self, iteration: int) -> float:
-        """Constant, then linear decay to 0 over the last decay_iterations."""
-        if self.decay_iterations == 0:
-            return 1.0
-        remaining = self.iterations - iteration
-        return max(0.0, min(1.0, remaining / self.decay_iterations))
+
+def lr_factor(iteration: int, total: int, decay: int) -> float:
+    """Constant, then linear decay to 0 over the last ``decay`` iterations."""
+    if decay == 0:
+        return 1.0
+    return max(0.0, min(1.0, (total - iteration) / decay))
 
 
 @dataclasses.dataclass
@@ -239,7 +257,7 @@ class Config:
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
     loss: LossConfig = dataclasses.field(default_factory=LossConfig)
-    optim: OptimConfig = dataclasses.field(default_factory=OptimConfig)
+    optim: OptimConfig = dataclasses.field(default_factory=lambda: OptimConfig(iterations=1000))
     logging: LoggingConfig = dataclasses.field(default_factory=LoggingConfig)
     seed: int = 0
     output_dir: str = "runs/default"

@@ -3,7 +3,7 @@ from typing import Literal, Optional
 
 import pytest
 
-from inade.config import ModelConfig, OptimConfig, apply_override, from_dict, read_yaml
+from inade.config import ModelConfig, OptimConfig, apply_override, from_dict, lr_factor, read_yaml
 from inade.errors import ConfigError
 
 
@@ -50,6 +50,10 @@ def test_validation_in_sections_is_reported_with_the_section():
         from_dict(ModelConfig, {"ngf": 0}, "model")
     with pytest.raises(ConfigError, match="decay_iterations must be between 0 and optim.iterations"):
         from_dict(OptimConfig, {"iterations": 10, "decay_iterations": 20}, "optim")
+    with pytest.raises(ConfigError, match="set exactly one of optim.iterations and optim.epochs"):
+        from_dict(OptimConfig, {"iterations": 10, "epochs": 2}, "optim")
+    with pytest.raises(ConfigError, match="decay_epochs goes with optim.epochs"):
+        from_dict(OptimConfig, {"iterations": 10, "decay_epochs": 2}, "optim")
 
 
 def test_overrides_parse_yaml_values_and_never_evaluate():
@@ -78,5 +82,7 @@ def test_optim_schedule():
     optim = OptimConfig(lr=2e-4, iterations=100, decay_iterations=50)
     assert optim.learning_rates() == (1e-4, 4e-4)
     assert optim.betas() == (0.0, 0.9)
-    assert OptimConfig(ttur=False).betas() == (0.5, 0.999)
-    assert [optim.lr_factor(i) for i in (0, 50, 75, 100)] == [1.0, 1.0, 0.5, 0.0]
+    assert OptimConfig(ttur=False, iterations=1).betas() == (0.5, 0.999)
+    assert optim.schedule(iterations_per_epoch=7) == (100, 50)
+    assert OptimConfig(epochs=4, decay_epochs=2).schedule(iterations_per_epoch=7) == (28, 14)
+    assert [lr_factor(i, 100, 50) for i in (0, 50, 75, 100)] == [1.0, 1.0, 0.5, 0.0]

@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 import paddle
 
-from ..config import save_config, to_dict
+from ..config import lr_factor, save_config, to_dict
 from ..data.base import collate
 from ..errors import InadeError
 from ..losses import load_vgg19
@@ -90,19 +90,9 @@ class Training:
             self.generator = paddle.nn.SyncBatchNorm.convert_sync_batchnorm(self.generator)
         for network in self.networks:
             distributed.broadcast_parameters(network)
-        optim = config.optim
-        lr_g, lr_d = optim.learning_rates()
-        beta1, beta2 = optim.betas()
-        self.schedulers = {
-            name: paddle.optimizer.lr.LambdaDecay(learning_rate=lr, lr_lambda=optim.lr_factor)
-            for name, lr in (("G", lr_g), ("D", lr_d))
-        }
         g_params = list(self.generator.parameters()) + (list(self.encoder.parameters()) if self.encoder else [])
         g_params = [p for p in g_params if not p.stop_gradient]
         d_params = [p for p in self.discriminator.parameters() if not p.stop_gradient]
-        self.opt_g = paddle.optimizer.Adam(self.schedulers["G"], beta1=beta1, beta2=beta2, parameters=g_params)
-        self.opt_d = paddle.optimizer.Adam(self.schedulers["D"], beta1=beta1, beta2=beta2, parameters=d_params)
-        self.vgg = self._vgg(config.loss)
         self.sampler = ResumableBatchSampler(
             len(dataset),
             data.batch_size,
@@ -117,6 +107,18 @@ class Training:
                 f"the dataset has {len(dataset)} samples, fewer than one batch of {data.batch_size} "
                 f"per process; lower data.batch_size"
             )
+        optim = config.optim
+        self.total_iterations, decay = optim.schedule(len(self.sampler))
+        lr_g, lr_d = optim.learning_rates()
+        beta1, beta2 = optim.betas()
+        total = self.total_iterations
+        self.schedulers = {
+            name: paddle.optimizer.lr.LambdaDecay(lr, lambda it: lr_factor(it, total, decay))
+            for name, lr in (("G", lr_g), ("D", lr_d))
+        }
+        self.opt_g = paddle.optimizer.Adam(self.schedulers["G"], beta1=beta1, beta2=beta2, parameters=g_params)
+        self.opt_d = paddle.optimizer.Adam(self.schedulers["D"], beta1=beta1, beta2=beta2, parameters=d_params)
+        self.vgg = self._vgg(config.loss)
         self.iteration = 0
         self.epoch = 0
         self.batch_in_epoch = 0
@@ -248,7 +250,7 @@ def train(config, resume: bool = True, dataset=None) -> RunResult:
     else:
         # Ranks draw different noise from here on; weights were broadcast from rank 0.
         paddle.seed(config.seed + 1000 * distributed.rank())
-    total = config.optim.iterations
+    total = training.total_iterations
     if training.iteration >= total:
         return RunResult(run_dir, training.iteration, "already finished", {})
     if is_main:

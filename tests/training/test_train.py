@@ -132,3 +132,10 @@ def test_two_processes_train_data_parallel_and_end_identical(tmp_path):
     assert rank0[0] == rank1[0], "ranks diverged: gradients were not averaged"
     # only rank 0 writes the run folder
     assert (tmp_path / "run" / "checkpoints" / "latest.pdckpt").exists()
+
+
+def test_length_in_epochs(tmp_path):
+    # 16 samples in batches of 2: one epoch is 8 iterations
+    result = train(load_config(write_config(tmp_path, tmp_path / "run", optim={"iterations": None, "epochs": 1},
+                                            logging={"image_every": 0, "checkpoint_every": 100})))
+    assert result.iteration == 8 and result.status == "finished"

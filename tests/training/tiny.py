@@ -7,7 +7,7 @@ TINY = {
     "data": {"type": "procedural", "crop_size": 32, "procedural_samples": 16, "batch_size": 2, "num_workers": 0},
     "model": {"ngf": 4, "ndf": 8, "noise_nc": 4, "z_dim": 16},
     "loss": {"lambda_vgg": 0.0},
-    "optim": {"iterations": 4, "decay_iterations": 0},
+    "optim": {"iterations": 4},
     "logging": {"log_every": 1, "image_every": 2, "checkpoint_every": 2, "keep_checkpoints": 2, "progress_bar": False},
     "seed": 0,
 }
