@@ -14,7 +14,7 @@ import numpy as np
 import paddle
 
 from ..config import lr_factor, save_config, to_dict
-from ..data.base import collate
+from ..data.loader import build_loader
 from ..errors import InadeError
 from ..losses import load_vgg19
 from ..networks.build import build_discriminator, build_encoder, build_generator
@@ -188,14 +188,7 @@ class Training:
             if hasattr(self.dataset, "set_epoch"):
                 self.dataset.set_epoch(self.epoch)
             self.sampler.set_position(self.epoch, self.batch_in_epoch)
-            loader = paddle.io.DataLoader(
-                self.dataset,
-                batch_sampler=self.sampler,
-                collate_fn=collate,
-                num_workers=self.config.data.num_workers,
-                return_list=True,
-            )
-            for batch in loader:
+            for batch in build_loader(self.dataset, self.sampler, self.config.data.num_workers):
                 label = paddle.to_tensor(np.asarray(batch["label"]))
                 instance = paddle.to_tensor(np.asarray(batch["instance"]))
                 image = paddle.to_tensor(np.asarray(batch["image"]))

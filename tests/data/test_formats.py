@@ -211,3 +211,54 @@ def test_label_nc_is_required_for_generic_folders(tmp_path):
     make_folder_dataset(tmp_path)
     with pytest.raises(DataError, match="data.label_nc must be set for data.type 'folder'"):
         build_dataset(folder_cfg(tmp_path, label_nc=None), "train")
+
+
+def test_batches_are_identical_with_and_without_worker_processes(tmp_path):
+    from inade.data.loader import build_loader
+    from inade.training.sampler import ResumableBatchSampler
+
+    make_folder_dataset(tmp_path, n=6)
+    dataset = build_dataset(folder_cfg(tmp_path), "train")
+    runs = []
+    for workers in (0, 2):
+        sampler = ResumableBatchSampler(len(dataset), 2, seed=4)
+        sampler.set_position(epoch=1)
+        dataset.set_epoch(1)
+        runs.append([{k: np.asarray(v) for k, v in b.items() if k != "path"} for b in build_loader(dataset, sampler, workers)])
+    assert len(runs[0]) == len(runs[1]) == 3
+    for a, b in zip(*runs):
+        for key in a:
+            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+@pytest.mark.parametrize("kind,split,with_inst", [("celeba", "test", False), ("deepfashion", "test", True)])
+def test_split_folder_layouts(tmp_path, kind, split, with_inst):
+    rng = np.random.default_rng(3)
+    label = blocks(rng, 32, 32, (0, 5, 7)).astype(np.uint8)
+    save(f"{tmp_path}/{split}_img/x.jpg", rng.integers(0, 255, (32, 32, 3), dtype=np.uint8))
+    save(f"{tmp_path}/{split}_label/x.png", label)
+    if with_inst:
+        save(f"{tmp_path}/{split}_inst/x.png", (label.astype(np.uint16) * 10))
+    item = build_dataset(DataConfig(type=kind, root=str(tmp_path), crop_size=32, load_size=32, instances_from="file" if with_inst else "label"), "val")[0]
+    assert sorted(item["instance_classes"].tolist()) == sorted(np.unique(label).tolist())
+    expected_ids = sorted((np.unique(label) * (10 if with_inst else 1)).tolist())
+    assert sorted(item["instance_ids"].tolist()) == expected_ids
+
+
+def test_facades_shift_labels_from_one(tmp_path):
+    label = np.array([[1, 3], [12, 2]], np.uint8).repeat(16, 0).repeat(16, 1)
+    save(f"{tmp_path}/base/cmp_b0001.jpg", np.zeros((32, 32, 3), np.uint8))
+    save(f"{tmp_path}/base/cmp_b0001.png", label)
+    item = build_dataset(DataConfig(type="facades", root=str(tmp_path), crop_size=32, preprocess_mode="fixed"), "train")[0]
+    assert sorted(np.unique(item["label"]).tolist()) == [0, 1, 2, 11]
+
+
+@pytest.mark.parametrize(
+    "mode,size,expected",
+    [("resize_and_crop", (300, 500), (286, 286)), ("scale_width_and_crop", (300, 500), (171, 286)),
+     ("scale_shortside_and_crop", (300, 500), (286, 477)), ("fixed", (300, 500), (128, 256)), ("none", (300, 500), (288, 512))],
+)
+def test_preprocess_mode_sizes(mode, size, expected):
+    from inade.data.transforms import resized_size
+
+    assert resized_size(*size, mode, load_size=286, crop_size=256, aspect_ratio=2.0) == expected

@@ -117,3 +117,18 @@ def test_discriminator_feature_shapes():
     features = discriminator(paddle.randn([2, 7, 64, 64]))
     assert [list(f.shape[1:]) for f in features[0]] == [[8, 33, 33], [16, 17, 17], [32, 9, 9], [64, 10, 10], [1, 11, 11]]
     assert [list(f.shape[1:]) for f in features[1]] == [[8, 17, 17], [16, 9, 9], [32, 5, 5], [64, 6, 6], [1, 7, 7]]
+
+
+def test_reference_initialisation():
+    paddle.seed(0)
+    generator = Generator(3, ngf=16, noise_nc=8, z_dim=32, crop_size=32)
+    conv = generator.up_0.conv_0  # spectral norm: the trainable weight is weight_orig
+    out_c, in_c, kh, kw = conv.weight_orig.shape
+    expected_std = 0.02 * np.sqrt(2.0 / (in_c * kh * kw + out_c * kh * kw))
+    assert abs(float(conv.weight_orig.std()) / expected_std - 1) < 0.1
+    assert float(conv.bias.abs().max()) == 0.0
+    table = generator.up_0.norm_0.class_weight.numpy()
+    assert table.min() >= 0.0 and table.max() <= 1.0 and abs(table.mean() - 0.5) < 0.05
+    assert float(generator.up_0.norm_0.class_bias.abs().max()) == 0.0
+    fc_in, fc_out = generator.fc.weight.shape
+    assert abs(float(generator.fc.weight.std()) / (0.02 * np.sqrt(2.0 / (fc_in + fc_out))) - 1) < 0.1
