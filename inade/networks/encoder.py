@@ -44,7 +44,7 @@ class InstanceAdaptiveEncoder(nn.Layer):
             setattr(self, name, InstanceAwareConv2d(ndf, noise_nc, 3))
         init_weights(self)
 
-    def forward(self, image, instances):
+    def check_inputs(self, image, instances):
         if image.ndim != 4 or image.shape[1] != 3:
             raise ValueError(f"encoder image must be [B, 3, H, W], got {list(image.shape)}")
         if list(instances.shape[2:]) != list(image.shape[2:]) or instances.shape[0] != image.shape[0]:
@@ -53,6 +53,10 @@ class InstanceAdaptiveEncoder(nn.Layer):
             )
         if image.shape[2] % 16 or image.shape[3] % 16:
             raise ValueError(f"encoder input height and width must be multiples of 16, got {list(image.shape[2:])}")
+
+    def forward(self, image, instances):
+        if paddle.in_dynamic_mode():  # exported graphs get their shapes from the input specs
+            self.check_inputs(image, instances)
         ids = paddle.argmax(instances, axis=1, keepdim=True).astype(image.dtype)  # [B, 1, H, W]
         x1 = _norm_act(self.layer1(image, ids))
         x2 = _norm_act(self.layer2(x1, ids))

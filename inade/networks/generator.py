@@ -120,7 +120,8 @@ class Generator(nn.Layer):
         """semantics [B, num_classes+1, H, W]; instances [B, K, H, W] one-hot;
         instance_noise [B, K, 2, noise_nc] (drawn from N(0, I) when None);
         z [B, z_dim] (drawn when None). Returns [B, 3, *output_size]."""
-        self.check_inputs(semantics, instances, instance_noise, z)
+        if paddle.in_dynamic_mode():  # exported graphs get their shapes from the input specs
+            self.check_inputs(semantics, instances, instance_noise, z)
         batch = semantics.shape[0]
         height, width = self.latent_hw
         if self.use_z:

@@ -132,3 +132,20 @@ def test_reference_initialisation():
     assert float(generator.up_0.norm_0.class_bias.abs().max()) == 0.0
     fc_in, fc_out = generator.fc.weight.shape
     assert abs(float(generator.fc.weight.std()) / (0.02 * np.sqrt(2.0 / (fc_in + fc_out))) - 1) < 0.1
+
+
+def test_folding_spectral_norm_keeps_eval_outputs():
+    import copy
+
+    from inade.networks.spectral import fold_spectral_norm
+
+    paddle.seed(2)
+    generator = tiny_generator()
+    generator.eval()
+    semantics, instances = inputs(1)
+    noise, z = paddle.randn([1, 3, 2, 3]), paddle.randn([1, 8])
+    folded = fold_spectral_norm(copy.deepcopy(generator))
+    assert not any(name.endswith("weight_orig") for name in folded.state_dict())
+    np.testing.assert_allclose(folded(semantics, instances, noise, z).numpy(),
+                               generator(semantics, instances, noise, z).numpy(), atol=1e-6)
+    assert any(name.endswith("weight_orig") for name in generator.state_dict())  # the original is untouched
