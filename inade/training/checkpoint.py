@@ -56,9 +56,9 @@ class CheckpointStore:
 
     def save(self, state: dict, periodic: bool) -> None:
         save_checkpoint(state, self.latest_path)
-        if periodic:
+        if periodic and self.keep > 0:
             save_checkpoint(state, os.path.join(self.folder, f"iter_{state['iteration']:08d}.pdckpt"))
-            for _, old in self.periodic()[: -self.keep] if self.keep > 0 else self.periodic():
+            for _, old in self.periodic()[: -self.keep]:
                 os.remove(old)
 
     def load_latest(self) -> dict:

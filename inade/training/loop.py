@@ -240,9 +240,10 @@ def train(config, resume: bool = True, dataset=None) -> RunResult:
     store = CheckpointStore(os.path.join(run_dir, CHECKPOINTS), keep=config.logging.keep_checkpoints)
     if resuming:
         training.load_state_dict(store.load_latest())
-    else:
-        # Ranks draw different noise from here on; weights were broadcast from rank 0.
-        paddle.seed(config.seed + 1000 * distributed.rank())
+    # Ranks draw different noise from here on; weights were broadcast from rank 0.
+    # (Only rank 0's random state is in the checkpoint: the others start afresh.)
+    if not resuming or distributed.rank() > 0:
+        paddle.seed(config.seed + 1 + 1000 * distributed.rank() + training.iteration)
     total = training.total_iterations
     if training.iteration >= total:
         return RunResult(run_dir, training.iteration, "already finished", {})
