@@ -77,9 +77,6 @@ def instance_appearance(images: np.ndarray, instance: np.ndarray, instance_class
 
 def miou(pred: np.ndarray, target: np.ndarray, num_classes: int) -> float:
     """Mean intersection over union over the classes present in target or pred."""
-    pred, target = np.asarray(pred).ravel(), np.asarray(target).ravel()
-    confusion = np.bincount(target * num_classes + pred, minlength=num_classes**2).reshape(num_classes, num_classes)
-    intersection = np.diag(confusion)
-    union = confusion.sum(0) + confusion.sum(1) - intersection
-    present = union > 0
-    return float((intersection[present] / union[present]).mean())
+    from ..metrics.segmentation import segmentation_scores
+
+    return segmentation_scores([pred], [target], num_classes)["miou"]
