@@ -1,0 +1,50 @@
+"""Presenting evaluation results: a console table, a JSON file, a figure."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from ..atomic import atomic_write_text
+from ..visuals import colorize_labels, grid, save_png, to_uint8_image
+
+
+def table(result: dict) -> str:
+    rows = [("measure", "generated", "real", "ratio", "bound", "ok")]
+    names = {"miou": "semantic_miou", "diversity": "instance_diversity", "independence": "instance_independence",
+             "reconstruction_error": "reconstruction_error"}
+    from .procedural import THRESHOLDS
+
+    for key, value in result["generated"].items():
+        ratio_name = names.get(key)
+        real = result["real"].get(key, result["real"].get("class_spread") if key == "reconstruction_error" else None)
+        ratio = result["ratios"].get(ratio_name) if ratio_name else None
+        bound = THRESHOLDS.get(ratio_name) if ratio_name else None
+        sign = "<=" if ratio_name == "reconstruction_error" else ">="
+        rows.append((
+            key,
+            f"{value:.4f}",
+            "" if real is None else f"{real:.4f}",
+            "" if ratio is None else f"{ratio:.3f}",
+            "" if bound is None else f"{sign} {bound}",
+            "" if ratio_name not in result["passes"] else ("yes" if result["passes"][ratio_name] else "NO"),
+        ))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows)
+
+
+def save_json(result: dict, path: str) -> None:
+    atomic_write_text(path, json.dumps(result, indent=1))
+
+
+def sample_figure(synth, dataset, path: str, layouts=(0, 1, 2, 3), samples: int = 4, seed: int = 0) -> None:
+    """Rows: label map | real photo | generated samples."""
+    rows = []
+    for index in layouts:
+        label, raw, _, _ = dataset.layout(index)
+        scene = synth.scene(label, raw, name=f"layout {index}")
+        images, _ = synth.sample(scene, samples, seed=seed + index * 100)
+        real = dataset.generate(index)["image"]
+        rows.append([colorize_labels(np.asarray(label), dataset.label_nc), to_uint8_image(real)]
+                    + [to_uint8_image(im) for im in images])
+    save_png(path, grid(rows))

@@ -1,0 +1,84 @@
+"""Evaluate a model.
+
+Procedural data (no weights needed: the oracle reads classes and instance styles back):
+    python tools/evaluate.py --checkpoint runs/procedural --procedural --out eval/procedural
+
+Semantic consistency from an external segmenter's predictions (one PNG of class ids per image):
+    python tools/evaluate.py --predictions PRED_DIR --labels LABEL_DIR --num-classes 35 [--ignore 255]
+"""
+import argparse
+import glob
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import inade  # noqa: E402,F401
+from inade.cli import run_cli  # noqa: E402
+from inade.errors import InadeError  # noqa: E402
+
+
+def segmentation(args):
+    from inade.data.readers import read_index_map
+    from inade.metrics import segmentation_scores
+
+    predictions = sorted(glob.glob(os.path.join(args.predictions, "*.png")))
+    if not predictions:
+        raise InadeError(f"no PNG predictions in {args.predictions}")
+    targets = []
+    for path in predictions:
+        stem = os.path.splitext(os.path.basename(path))[0]
+        matches = glob.glob(os.path.join(args.labels, stem + ".*"))
+        if not matches:
+            raise InadeError(f"no label map for prediction {os.path.basename(path)} in {args.labels}")
+        targets.append(read_index_map(matches[0]))
+    scores = segmentation_scores([read_index_map(p) for p in predictions], targets, args.num_classes, args.ignore)
+    print(f"images {len(predictions)}  mIoU {scores['miou']:.4f}  pixel accuracy {scores['pixel_accuracy']:.4f}")
+    return scores
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", help="run folder or checkpoint file")
+    parser.add_argument("--procedural", action="store_true", help="oracle metrics on the procedural dataset")
+    parser.add_argument("--layouts", type=int, default=12, help="label maps to evaluate")
+    parser.add_argument("--samples", type=int, default=4, help="images per label map")
+    parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument("--out", help="folder for metrics.json and samples.png")
+    parser.add_argument("--predictions", help="folder of predicted label maps")
+    parser.add_argument("--labels", help="folder of ground-truth label maps (same file names)")
+    parser.add_argument("--num-classes", type=int)
+    parser.add_argument("--ignore", type=int, help="label value to ignore (e.g. 255)")
+    args = parser.parse_args(argv)
+
+    if args.predictions:
+        if not (args.labels and args.num_classes):
+            raise InadeError("--predictions needs --labels and --num-classes")
+        scores = segmentation(args)
+        if args.out:
+            from inade.evaluation.report import save_json
+
+            save_json(scores, os.path.join(args.out, "segmentation.json"))
+        return 0
+    if not (args.checkpoint and args.procedural):
+        raise InadeError("give --checkpoint with --procedural, or --predictions with --labels")
+    from inade.data.procedural import ProceduralDataset
+    from inade.evaluation import evaluate_procedural
+    from inade.evaluation.report import sample_figure, save_json, table
+    from inade.synthesis import Synthesizer
+
+    synth = Synthesizer.load(args.checkpoint)
+    if synth.config.data.type != "procedural":
+        raise InadeError(f"--procedural needs a model of the procedural data, this one is {synth.config.data.type!r}")
+    result = evaluate_procedural(synth, args.layouts, args.samples, args.seed)
+    print(table(result))
+    if args.out:
+        save_json(result, os.path.join(args.out, "metrics.json"))
+        dataset = ProceduralDataset(size=synth.size[1], num_samples=4, seed=args.seed)
+        sample_figure(synth, dataset, os.path.join(args.out, "samples.png"))
+        print(f"wrote {args.out}/metrics.json and {args.out}/samples.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
