@@ -14,7 +14,7 @@ from inade.cli import run_cli  # noqa: E402
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", required=True, help="run folder or checkpoint file")
+    parser.add_argument("--checkpoint", default=None, help="run folder or checkpoint file (default: the shipped procedural model)")
     parser.add_argument("--out", required=True, help="output folder")
     args = parser.parse_args(argv)
     from inade.synthesis import Synthesizer

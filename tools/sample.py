@@ -94,7 +94,7 @@ def run(synth, scene, args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", required=True, help="run folder or checkpoint file")
+    parser.add_argument("--checkpoint", default=None, help="run folder or checkpoint file (default: the shipped procedural model)")
     parser.add_argument("--label", required=True, help="label map, or a folder of them")
     parser.add_argument("--instance", help="instance map (or folder); without it each class region is one instance")
     parser.add_argument("--num", type=int, default=4, help="images per label map")
