@@ -4,6 +4,7 @@ from __future__ import annotations
 from .discriminator import MultiscaleDiscriminator
 from .encoder import InstanceAdaptiveEncoder
 from .generator import Generator
+from .vae_encoder import ConvEncoder
 
 
 def build_generator(model, num_classes: int, crop_size: int, aspect_ratio: float) -> Generator:
@@ -22,13 +23,14 @@ def build_generator(model, num_classes: int, crop_size: int, aspect_ratio: float
     )
 
 
-def build_encoder(model):
-    """The style encoder of the configuration, or None without one."""
+def build_encoder(model, crop_size: int):
+    """The style encoder of the configuration, or None without one: INADE's
+    instance-adaptive encoder, or GauGAN's global image encoder for SPADE."""
     if not model.use_encoder:
         return None
     if model.norm_mode == "inade":
         return InstanceAdaptiveEncoder(model.ngf, model.noise_nc)
-    raise ValueError(f"no style encoder is available for norm_mode {model.norm_mode!r} yet")
+    return ConvEncoder(model.ngf, crop_size, model.z_dim)
 
 
 def build_discriminator(model, num_classes: int) -> MultiscaleDiscriminator:

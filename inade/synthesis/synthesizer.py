@@ -71,7 +71,7 @@ class Synthesizer:
         num_classes = classes["label_nc"] + (1 if classes["contain_dontcare"] else 0)
         generator = build_generator(config.model, num_classes, config.data.crop_size, config.data.aspect_ratio)
         generator.set_state_dict(state["generator"])
-        encoder = build_encoder(config.model) if state.get("encoder") is not None else None
+        encoder = build_encoder(config.model, config.data.crop_size) if state.get("encoder") is not None else None
         if encoder is not None:
             encoder.set_state_dict(state["encoder"])
         names = CLASS_NAMES.get(config.data.type)

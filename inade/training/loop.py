@@ -83,7 +83,7 @@ class Training:
         data, model = config.data, config.model
         self.num_classes = dataset.label_nc + (1 if dataset.contain_dontcare else 0)
         self.generator = build_generator(model, self.num_classes, data.crop_size, data.aspect_ratio)
-        self.encoder = build_encoder(model) if model.norm_mode == "inade" else None
+        self.encoder = build_encoder(model, data.crop_size)
         self.discriminator = build_discriminator(model, self.num_classes)
         # Paddle has no CPU kernel for SyncBatchNorm: on CPU each process keeps its own batch norm.
         if model.param_free_norm == "syncbatch" and distributed.world_size() > 1 and paddle.is_compiled_with_cuda():

@@ -8,6 +8,7 @@ from ..losses import (
     feature_matching_loss,
     generator_adversarial_loss,
     inade_kld_loss,
+    kld_loss,
     vgg_loss,
 )
 from ..losses.vgg import VGG_LAYER_WEIGHTS
@@ -47,8 +48,17 @@ def generator_losses(nets, loss_cfg, vgg, semantics, instances, image):
     """Forward G (and E) and D; returns (fake, dict of weighted loss terms)."""
     generator, encoder, discriminator = nets
     losses = {}
-    noise, stats = encode_noise(generator, encoder, image, instances) if generator.norm_mode == "inade" else (None, None)
-    fake = generator(semantics, instances, noise)
+    z = None
+    if generator.norm_mode == "inade":
+        noise, stats = encode_noise(generator, encoder, image, instances)
+    else:
+        noise, stats = None, None
+        if encoder is not None:  # GauGAN: z drawn from the photo's encoded distribution
+            mu, logvar = encoder(image)
+            z = paddle.randn(mu.shape, dtype=mu.dtype) * paddle.exp(0.5 * logvar) + mu
+            if loss_cfg.lambda_kld:
+                losses["KLD"] = kld_loss(mu, logvar) * loss_cfg.lambda_kld
+    fake = generator(semantics, instances, noise, z)
     pred_fake, pred_real = discriminate(discriminator, semantics, fake, image)
     losses["G_GAN"] = generator_adversarial_loss(pred_fake, loss_cfg.gan_mode)
     if loss_cfg.lambda_feat:

@@ -139,3 +139,12 @@ def test_length_in_epochs(tmp_path):
     result = train(load_config(write_config(tmp_path, tmp_path / "run", optim={"iterations": None, "epochs": 1},
                                             logging={"image_every": 0, "checkpoint_every": 100})))
     assert result.iteration == 8 and result.status == "finished"
+
+
+@pytest.mark.parametrize("use_encoder", [True, False])
+def test_spade_baseline_trains_with_and_without_its_image_encoder(tmp_path, use_encoder):
+    config = load_config(write_config(tmp_path, tmp_path / "run", model={"norm_mode": "spade", "use_encoder": use_encoder},
+                                      optim={"iterations": 2}, logging={"image_every": 1}))
+    result = train(config)
+    assert result.status == "finished"
+    assert ("KLD" in result.last_losses) == use_encoder
