@@ -45,6 +45,7 @@ def main(argv=None):
     parser.add_argument("--samples", type=int, default=4, help="images per label map")
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--out", help="folder for metrics.json and samples.png")
+    parser.add_argument("--inception-weights", help="FID Inception weights (pytorch-fid's pt_inception-*.pth or .pdparams): adds FID and KID")
     parser.add_argument("--predictions", help="folder of predicted label maps")
     parser.add_argument("--labels", help="folder of ground-truth label maps (same file names)")
     parser.add_argument("--num-classes", type=int)
@@ -70,7 +71,12 @@ def main(argv=None):
     synth = Synthesizer.load(args.checkpoint)
     if synth.config.data.type != "procedural":
         raise InadeError(f"--procedural needs a model of the procedural data, this one is {synth.config.data.type!r}")
-    result = evaluate_procedural(synth, args.layouts, args.samples, args.seed)
+    inception = None
+    if args.inception_weights:
+        from inade.metrics.inception import load_fid_inception
+
+        inception = load_fid_inception(args.inception_weights)
+    result = evaluate_procedural(synth, args.layouts, args.samples, args.seed, inception)
     print(table(result))
     if args.out:
         save_json(result, os.path.join(args.out, "metrics.json"))

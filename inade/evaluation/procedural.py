@@ -28,19 +28,22 @@ def _descriptors(images, scene):
     return oracle.instance_appearance(images, np.repeat(scene.instance[None], len(images), 0), classes)
 
 
-def evaluate_procedural(synth, num_layouts: int = 12, samples: int = 4, seed: int = 1234) -> dict:
+def evaluate_procedural(synth, num_layouts: int = 12, samples: int = 4, seed: int = 1234, inception=None) -> dict:
     """Run ``synth`` on ``num_layouts`` procedural label maps (seeded), ``samples``
-    images each. Returns {"generated": {...}, "real": {...}, "ratios": {...}, "passes": {...}}."""
+    images each. Returns {"generated": {...}, "real": {...}, "ratios": {...}, "passes": {...}}.
+    With an FID ``inception`` network, FID and KID against the real images are added."""
     dataset = ProceduralDataset(size=synth.size[1], num_samples=num_layouts, seed=seed)
     stats = {side: {"miou": [], "diversity": [], "independence": [], "pixel_l1": []} for side in ("generated", "real")}
     pools = {side: ([], []) for side in ("generated", "real")}
     rec_pairs = ([], [])
+    all_images = {"generated": [], "real": []}
     for index in range(num_layouts):
         label, raw_instance, _, _ = dataset.layout(index)
         scene = synth.scene(label, raw_instance, name=f"layout {index}")
         real = np.stack([dataset.generate(index, variant)["image"] for variant in range(samples)])
         fake, _ = synth.sample(scene, samples, seed=seed + 100 * index)
         for side, images in (("generated", fake), ("real", real)):
+            all_images[side].append(images)
             descriptors = _descriptors(images, scene)
             stats[side]["miou"].append(oracle.miou(oracle.segment(images), np.repeat(label[None], samples, 0), dataset.label_nc))
             stats[side]["diversity"].append(appearance_diversity(descriptors))
@@ -59,6 +62,12 @@ def evaluate_procedural(synth, num_layouts: int = 12, samples: int = 4, seed: in
     spread = class_spread(*real_pool)
     summary["real"]["class_spread"] = spread
     summary["generated"]["style_distance_to_real"] = style_distribution_distance(*fake_pool, *real_pool)
+    if inception is not None:
+        from ..metrics.inception import inception_features
+        from .fid import fid_and_kid
+
+        features = {side: inception_features(inception, np.concatenate(images)) for side, images in all_images.items()}
+        summary["generated"].update(fid_and_kid(features["generated"], features["real"]))
     ratios = {
         "semantic_miou": summary["generated"]["miou"] / summary["real"]["miou"],
         "instance_diversity": summary["generated"]["diversity"] / summary["real"]["diversity"],

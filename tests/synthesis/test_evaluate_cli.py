@@ -33,3 +33,17 @@ def test_segmentation_scores_from_prediction_folders(tmp_path):
     missing = subprocess.run([sys.executable, TOOL, "--predictions", str(tmp_path / "gt"), "--labels",
                               str(tmp_path / "nowhere"), "--num-classes", "3"], capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2 and "no label map for prediction a.png" in missing.stderr
+
+
+def test_fid_and_kid_join_the_procedural_evaluation(tiny_run):
+    import paddle
+
+    from inade.evaluation import evaluate_procedural
+    from inade.metrics.inception import FIDInceptionV3
+    from inade.synthesis import Synthesizer
+
+    paddle.seed(0)
+    inception = FIDInceptionV3()
+    inception.eval()
+    result = evaluate_procedural(Synthesizer.load(tiny_run), num_layouts=2, samples=2, inception=inception)
+    assert result["generated"]["fid"] > 0 and np.isfinite(result["generated"]["kid"])
