@@ -167,9 +167,12 @@ class Training:
 
     def load_state_dict(self, state: dict) -> None:
         self.generator.set_state_dict(state["generator"])
-        if self.encoder is not None:
+        if self.encoder is not None and state.get("encoder") is not None:
             self.encoder.set_state_dict(state["encoder"])
-        self.discriminator.set_state_dict(state["discriminator"])
+        if state.get("discriminator") is not None:
+            self.discriminator.set_state_dict(state["discriminator"])
+        if "opt_g" not in state:
+            return  # converted release weights: fine-tune from them with fresh optimisers
         back = {stable: auto for auto, stable in self._parameter_names().items()}
         self.opt_g.set_state_dict(_rename_state(state["opt_g"], back))
         self.opt_d.set_state_dict(_rename_state(state["opt_d"], back))

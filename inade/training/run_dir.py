@@ -46,14 +46,19 @@ def choose_run_dir(output_dir: str, resume: bool) -> tuple[str, bool]:
     return next_free_dir(output_dir), False
 
 
-def check_same_setup(run_dir: str, current: dict, sections=("model", "data")) -> None:
-    """Refuse to resume a run whose model or data configuration changed."""
+# What a resumed run may not change: everything that shapes the networks.
+# Paths, batch size, workers and the like may move between runs.
+_FIXED = {"model": None, "data": ("label_nc", "contain_dontcare", "crop_size", "aspect_ratio")}
+
+
+def check_same_setup(run_dir: str, current: dict) -> None:
+    """Refuse to resume a run whose networks would differ."""
     with open(os.path.join(run_dir, CONFIG_NAME), encoding="utf-8") as f:
         saved = yaml.safe_load(f) or {}
     changed = []
-    for section in sections:
+    for section, keys in _FIXED.items():
         before, after = saved.get(section, {}) or {}, current.get(section, {}) or {}
-        for key in sorted(set(before) | set(after)):
+        for key in keys or sorted(set(before) | set(after)):
             if before.get(key) != after.get(key):
                 changed.append(f"{section}.{key}: {before.get(key)!r} -> {after.get(key)!r}")
     if changed:

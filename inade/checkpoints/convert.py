@@ -1,0 +1,102 @@
+"""Turn the authors' released PyTorch checkpoints into a run folder every tool
+here loads (sample, evaluate, export, fine-tune with train.py)."""
+from __future__ import annotations
+
+import glob
+import os
+import re
+
+from ..config import Config, save_config, to_dict
+from ..data.formats import FORMATS
+from ..errors import CheckpointError
+from ..io import read_torch_checkpoint
+from ..networks.build import build_discriminator, build_encoder, build_generator
+from ..training.checkpoint import save_checkpoint
+from ..training.run_dir import CHECKPOINTS, CONFIG_NAME
+from .reference import convert_reference_state
+
+# Which files hold which network; the INADE release calls its encoder IE.
+_ROLE_OF_TAG = {"G": "generator", "E": "encoder", "IE": "encoder", "D": "discriminator"}
+_FILE_NAME = re.compile(r"(?:^|_)net_(G|IE|E|D)[_.]")
+
+
+def _preference(path: str) -> int:
+    name = os.path.basename(path)
+    return 0 if name.startswith("best_") else 1 if name.startswith("latest_") else 2
+
+
+def find_reference_files(source) -> dict:
+    """network -> .pth path, from a folder or a list of files, by the release's
+    names (``[best_|latest_]net_G.pth``, ``net_E``/``net_IE``, ``net_D``; a
+    suffix such as ``net_G_legacy.pth`` is allowed). In a folder ``best_``
+    files win over ``latest_`` ones, which win over the rest."""
+    if isinstance(source, str) and os.path.isdir(source):
+        candidates = glob.glob(os.path.join(source, "*.pth"))
+    else:
+        candidates = [source] if isinstance(source, str) else list(source)
+        for path in candidates:
+            if not os.path.isfile(path):
+                raise CheckpointError(f"checkpoint not found: {path}")
+    found = {}
+    for path in sorted(candidates, key=lambda p: (_preference(p), len(os.path.basename(p)), p)):
+        match = _FILE_NAME.search(os.path.basename(path))
+        if match:
+            found.setdefault(_ROLE_OF_TAG[match.group(1)], path)
+    if "generator" not in found:
+        raise CheckpointError(f"no generator checkpoint (*net_G.pth) in {source}")
+    return found
+
+
+def detect_norm_mode(state: dict, path: str) -> str:
+    if any(k.endswith("fc_noise.weight") for k in state):
+        return "inade"
+    if any(".mlp_shared." in k for k in state):
+        return "spade"
+    raise CheckpointError(f"{path} is neither an INADE nor a SPADE generator (no fc_noise or mlp_shared layers)")
+
+
+def convert_release(source, config: Config, out_dir: str) -> dict:
+    """Read the reference files, check them against ``config`` and write
+    ``out_dir/config.yaml`` and ``out_dir/checkpoints/latest.pdckpt``."""
+    if os.path.exists(out_dir) and os.listdir(out_dir):
+        raise CheckpointError(f"refusing to write into {out_dir}: the folder is not empty")
+    files = find_reference_files(source)
+    states = {role: read_torch_checkpoint(path) for role, path in files.items()}
+    mode = detect_norm_mode(states["generator"], files["generator"])
+    if mode != config.model.norm_mode:
+        raise CheckpointError(
+            f"{files['generator']} is a {mode.upper()} generator but the configuration says "
+            f"model.norm_mode={config.model.norm_mode!r} (use --norm-mode {mode})"
+        )
+    data = config.data
+    if data.type in FORMATS and data.label_nc is None:
+        data.label_nc = FORMATS[data.type].label_nc
+    if data.type in FORMATS and data.contain_dontcare is None:
+        data.contain_dontcare = FORMATS[data.type].contain_dontcare
+    if data.label_nc is None:
+        raise CheckpointError("data.label_nc must be set to convert a checkpoint of a custom dataset")
+    label_nc, contain_dontcare = data.label_nc, bool(data.contain_dontcare)
+    num_classes = label_nc + (1 if contain_dontcare else 0)
+    # SPADE generators start from z (a linear layer) only when trained with their image encoder.
+    config.model.use_encoder = "encoder" in states if mode == "inade" else states["generator"]["fc.weight"].ndim == 2
+    networks = {"generator": build_generator(config.model, num_classes, data.crop_size, data.aspect_ratio)}
+    if "encoder" in states:
+        if not config.model.use_encoder:
+            raise CheckpointError(f"{files['encoder']} is an image encoder, but the generator takes no z")
+        networks["encoder"] = build_encoder(config.model, data.crop_size)
+    if "discriminator" in states:
+        networks["discriminator"] = build_discriminator(config.model, num_classes)
+    converted = {role: convert_reference_state(states[role], net, source=files[role]) for role, net in networks.items()}
+    os.makedirs(os.path.join(out_dir, CHECKPOINTS), exist_ok=True)
+    save_config(config, os.path.join(out_dir, CONFIG_NAME))
+    state = {
+        "iteration": 0,
+        "generator": converted["generator"],
+        "encoder": converted.get("encoder"),
+        "discriminator": converted.get("discriminator"),
+        "config": to_dict(config),
+        "classes": {"label_nc": label_nc, "contain_dontcare": contain_dontcare},
+        "source": {role: os.path.abspath(path) for role, path in files.items()},
+    }
+    save_checkpoint(state, os.path.join(out_dir, CHECKPOINTS, "latest.pdckpt"))
+    return files

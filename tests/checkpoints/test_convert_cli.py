@@ -1,0 +1,133 @@
+import os
+import subprocess
+import sys
+
+import numpy as np
+import paddle
+import pytest
+
+from inade.config import Config, from_dict
+from inade.networks.build import build_discriminator, build_encoder, build_generator
+from inade.networks.noise import remap_noise
+from inade.training.checkpoint import load_checkpoint
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TOOL = os.path.join(ROOT, "tools", "convert.py")
+INADE_TINY = ["-o", "data.label_nc=6", "-o", "model.ngf=8", "-o", "model.ndf=16", "-o", "model.noise_nc=16",
+              "-o", "data.crop_size=64"]
+SPADE_TINY = ["--norm-mode", "spade", "-o", "data.label_nc=6", "-o", "model.ngf=4", "-o", "model.ndf=8",
+              "-o", "data.crop_size=256"]
+
+
+def convert(source, out, *extra):
+    return subprocess.run([sys.executable, TOOL, "--from", source, "--dataset", "custom", "--out", str(out), *extra],
+                          capture_output=True, text=True, timeout=300)
+
+
+def load_converted(out):
+    state = load_checkpoint(os.path.join(out, "checkpoints", "latest.pdckpt"))
+    config = from_dict(Config, state["config"])
+    num_classes = state["classes"]["label_nc"] + int(state["classes"]["contain_dontcare"])
+    nets = {
+        "generator": build_generator(config.model, num_classes, config.data.crop_size, config.data.aspect_ratio),
+        "encoder": build_encoder(config.model, config.data.crop_size),
+        "discriminator": build_discriminator(config.model, num_classes),
+    }
+    for name, net in nets.items():
+        net.set_state_dict({k: paddle.to_tensor(v) for k, v in state[name].items()})
+        net.eval()
+    return nets
+
+
+def close(ours, reference):
+    assert np.abs(ours - reference).max() <= 1e-4 * max(1.0, np.abs(reference).max())
+
+
+def test_inade_fixture_converted_through_the_cli_reproduces_its_outputs(fixtures_dir, tmp_path):
+    root = os.path.join(fixtures_dir, "official_inade_tiny")
+    done = convert(root, tmp_path / "inade", *INADE_TINY)
+    assert done.returncode == 0, done.stderr
+    nets = load_converted(tmp_path / "inade")
+    io = {k: paddle.to_tensor(v) for k, v in np.load(os.path.join(root, "io.npz")).items()}
+    with paddle.no_grad():
+        stats = nets["encoder"](io["image"], io["instances"])
+        fake = nets["generator"](io["semantics"], io["instances"], remap_noise(io["eps"], *stats), io["z_img"])
+        features = nets["discriminator"](paddle.concat([io["semantics"], io["fake"]], 1))
+    close(fake.numpy(), io["fake"].numpy())
+    close(features[1][3].numpy(), io["d1_feat3"].numpy())
+    # and the tools take it from there
+    sample = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "sample.py"), "--checkpoint", str(tmp_path / "inade"),
+                             "--label", _label_png(tmp_path, io["label"].numpy()[0, 0]), "--num", "1", "--out", str(tmp_path / "s")],
+                            capture_output=True, text=True, timeout=300)
+    assert sample.returncode == 0, sample.stderr
+
+
+def _label_png(tmp_path, label):
+    from PIL import Image
+
+    path = str(tmp_path / "label.png")
+    Image.fromarray(label.astype(np.uint8)).save(path)
+    return path
+
+
+def test_spade_vae_fixture_converted_through_the_cli_reproduces_its_outputs(fixtures_dir, tmp_path):
+    root = os.path.join(fixtures_dir, "official_spade_vae_tiny")
+    done = convert(root, tmp_path / "spade", *SPADE_TINY)
+    assert done.returncode == 0, done.stderr
+    nets = load_converted(tmp_path / "spade")
+    io = {k: paddle.to_tensor(v) for k, v in np.load(os.path.join(root, "io.npz")).items()}
+    with paddle.no_grad():
+        mu, _ = nets["encoder"](io["image"])
+        fake = nets["generator"](io["semantics"], z=io["z_img"])
+    close(mu.numpy(), io["enc_mu"].numpy())
+    close(fake.numpy(), io["fake"].numpy())
+
+
+def test_legacy_format_and_refusals(fixtures_dir, tmp_path):
+    root = os.path.join(fixtures_dir, "official_inade_tiny")
+    done = convert(os.path.join(root, "net_G_legacy.pth"), tmp_path / "legacy", *INADE_TINY)
+    assert done.returncode == 0, done.stderr
+    wrong_mode = convert(root, tmp_path / "wrong", *INADE_TINY, "--norm-mode", "spade")
+    assert wrong_mode.returncode == 2 and "is a INADE generator but the configuration says model.norm_mode='spade'" in wrong_mode.stderr
+    wrong_size = convert(root, tmp_path / "size", *INADE_TINY, "-o", "model.ngf=16")
+    assert wrong_size.returncode == 2 and "does not fit the Generator" in wrong_size.stderr and "shape mismatch" in wrong_size.stderr
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "keep.txt").write_text("mine")
+    occupied = convert(root, tmp_path / "full", *INADE_TINY)
+    assert occupied.returncode == 2 and "refusing to write into" in occupied.stderr
+    assert (tmp_path / "full" / "keep.txt").read_text() == "mine"
+    nothing = convert(str(tmp_path / "full"), tmp_path / "x", *INADE_TINY)
+    assert nothing.returncode == 2 and "no generator checkpoint" in nothing.stderr
+    for result in (wrong_mode, wrong_size, occupied, nothing):
+        assert "Traceback" not in result.stderr
+
+
+def test_file_names_of_the_releases(tmp_path):
+    from inade.checkpoints.convert import find_reference_files
+
+    for name in ("latest_net_G.pth", "best_net_G.pth", "best_net_IE.pth", "latest_net_D.pth", "notes_net.pth"):
+        (tmp_path / name).write_bytes(b"")
+    found = {role: os.path.basename(path) for role, path in find_reference_files(str(tmp_path)).items()}
+    assert found == {"generator": "best_net_G.pth", "encoder": "best_net_IE.pth", "discriminator": "latest_net_D.pth"}
+
+
+def test_fine_tune_a_converted_release_with_train(fixtures_dir, tmp_path):
+    import yaml
+
+    from inade.config import load_config
+    from inade.training import train
+
+    out = tmp_path / "inade"
+    assert convert(os.path.join(fixtures_dir, "official_inade_tiny"), out, *INADE_TINY).returncode == 0
+    with open(out / "config.yaml") as f:
+        config = yaml.safe_load(f)
+    config["data"].update({"type": "procedural", "procedural_samples": 8, "batch_size": 2})
+    config["optim"] = {"iterations": 2}
+    config["logging"].update({"progress_bar": False, "image_every": 0})
+    with open(tmp_path / "finetune.yaml", "w") as f:
+        yaml.safe_dump(config, f)
+    before = load_checkpoint(str(out / "checkpoints" / "latest.pdckpt"))["generator"]["conv_img.weight"]
+    result = train(load_config(str(tmp_path / "finetune.yaml")))
+    assert result.iteration == 2 and result.status == "finished"
+    after = load_checkpoint(str(out / "checkpoints" / "latest.pdckpt"))
+    assert after["iteration"] == 2 and not np.array_equal(np.asarray(after["generator"]["conv_img.weight"]), np.asarray(before))

@@ -1,0 +1,53 @@
+"""Convert the authors' released PyTorch checkpoints (INADE, SPADE) into a run
+folder that sample.py, evaluate.py, export.py and train.py (fine-tuning) load.
+PyTorch is not needed.
+
+    python tools/convert.py --from checkpoints/cityscapes --dataset cityscapes --out converted/cityscapes
+    python tools/convert.py --from G.pth E.pth --dataset custom -o data.label_nc=6 -o model.ngf=8 --out converted/mine
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import inade  # noqa: E402,F401
+from inade.cli import run_cli  # noqa: E402
+
+CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
+DATASETS = ("cityscapes", "ade20k", "coco", "celeba", "deepfashion", "custom")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--from", dest="source", nargs="+", required=True,
+                        help="folder of *net_G.pth / *net_E.pth (or net_IE) / *net_D.pth, or the files")
+    parser.add_argument("--dataset", required=True, choices=DATASETS)
+    parser.add_argument("--norm-mode", choices=("inade", "spade"), default="inade")
+    parser.add_argument("--config", help="configuration to start from (default: configs/<dataset>.yaml)")
+    parser.add_argument("-o", "--override", action="append", default=[], metavar="KEY=VALUE",
+                        help="configuration override, e.g. -o data.label_nc=6 (custom datasets need it)")
+    parser.add_argument("--out", required=True, help="new or empty output folder")
+    args = parser.parse_args(argv)
+
+    from inade.checkpoints.convert import convert_release
+    from inade.config import load_config
+
+    if args.config:
+        base = args.config
+    elif args.dataset == "custom":
+        base = os.path.join(CONFIGS, "procedural.yaml")
+        args.override = ["data.type=folder"] + args.override
+    else:
+        base = os.path.join(CONFIGS, f"{args.dataset}.yaml")
+    config = load_config(base, [f"model.norm_mode={args.norm_mode}", f"output_dir={args.out}"] + args.override)
+    source = args.source[0] if len(args.source) == 1 else args.source
+    files = convert_release(source, config, args.out)
+    for role, path in files.items():
+        print(f"{role}: {path}")
+    print(f"wrote {args.out} (sample with: python tools/sample.py --checkpoint {args.out} ...)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
