@@ -34,7 +34,7 @@ def load_converted(out):
         "discriminator": build_discriminator(config.model, num_classes),
     }
     for name, net in nets.items():
-        net.set_state_dict({k: paddle.to_tensor(v) for k, v in state[name].items()})
+        net.set_state_dict(state[name])
         net.eval()
     return nets
 
