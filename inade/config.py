@@ -158,7 +158,7 @@ def save_config(config, path: str) -> None:
 
 @dataclasses.dataclass
 class ModelConfig:
-    norm_mode: Literal["inade", "spade"] = "inade"
+    norm_mode: Literal["inade", "spade", "clade"] = "inade"
     ngf: int = 64
     ndf: int = 64
     noise_nc: int = 64

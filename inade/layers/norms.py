@@ -102,3 +102,33 @@ class SpadeNorm(nn.Layer):
         normalized = self.param_free_norm(x)
         hidden = self.mlp_shared(resize_nearest(segmap, x.shape[2:]))
         return normalized * (1 + self.mlp_gamma(hidden)) + self.mlp_beta(hidden)
+
+
+class CladeNorm(nn.Layer):
+    """Class-adaptive normalization (CLADE): per-class gamma and beta looked up
+    from [L, C] tables, out = norm(x) * gamma[class] + beta[class]; the cheap
+    SPADE (a 1x1 conv of the one-hot map, no hidden layer).
+
+    With ``instance_edges`` the edge map (the last semantic channel) goes
+    through a 1x1 conv and is appended as one more channel, as the authors'
+    code does; the following conv then takes C+1 inputs.
+    """
+
+    def __init__(self, channels: int, num_classes: int, param_free_norm: str = "batch", instance_edges: bool = True):
+        super().__init__()
+        self.num_classes = num_classes
+        self.param_free_norm = make_param_free_norm(param_free_norm, channels)
+        self.class_weight = self.create_parameter([num_classes, channels], default_initializer=nn.initializer.Uniform(0.0, 1.0))
+        self.class_bias = self.create_parameter([num_classes, channels], default_initializer=nn.initializer.Constant(0.0))
+        self.edge_conv = nn.Conv2D(1, 1, 1) if instance_edges else None
+
+    def forward(self, x, segmap, instances=None, instance_noise=None):
+        normalized = self.param_free_norm(x)
+        segmap = resize_nearest(segmap, x.shape[2:])
+        classes = paddle.argmax(segmap[:, : self.num_classes], axis=1)  # [B, H, W]
+        gamma = F.embedding(classes, self.class_weight).transpose([0, 3, 1, 2])
+        beta = F.embedding(classes, self.class_bias).transpose([0, 3, 1, 2])
+        out = normalized * gamma + beta
+        if self.edge_conv is not None:
+            out = paddle.concat([out, self.edge_conv(segmap[:, -1:])], axis=1)
+        return out

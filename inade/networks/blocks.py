@@ -4,9 +4,9 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 from paddle.nn.utils import spectral_norm
 
-from ..layers.norms import InadeNorm, SpadeNorm
+from ..layers.norms import CladeNorm, InadeNorm, SpadeNorm
 
-NORM_MODES = ("inade", "spade")
+NORM_MODES = ("inade", "spade", "clade")
 
 
 def make_conditional_norm(
@@ -16,6 +16,8 @@ def make_conditional_norm(
         return InadeNorm(channels, num_classes, noise_nc, param_free_norm)
     if norm_mode == "spade":
         return SpadeNorm(channels, semantic_nc, param_free_norm)
+    if norm_mode == "clade":
+        return CladeNorm(channels, num_classes, param_free_norm, instance_edges=True)
     raise ValueError(f"norm_mode must be one of {NORM_MODES}, got {norm_mode!r}")
 
 
@@ -27,16 +29,18 @@ class ResnetBlock(nn.Layer):
     """Pre-activation residual block whose norms are conditioned on the semantic
     map (and, for INADE, on instances and their noise)."""
 
-    def __init__(self, fin: int, fout: int, make_norm, use_spectral: bool = True):
+    def __init__(self, fin: int, fout: int, make_norm, use_spectral: bool = True, extra_channels: int = 0):
+        """``extra_channels``: channels a norm appends to its output (CLADE's edge channel)."""
         super().__init__()
         self.learned_shortcut = fin != fout
         fmid = min(fin, fout)
-        self.conv_0 = maybe_spectral(nn.Conv2D(fin, fmid, 3, padding=1), use_spectral)
-        self.conv_1 = maybe_spectral(nn.Conv2D(fmid, fout, 3, padding=1), use_spectral)
+        extra = extra_channels
+        self.conv_0 = maybe_spectral(nn.Conv2D(fin + extra, fmid, 3, padding=1), use_spectral)
+        self.conv_1 = maybe_spectral(nn.Conv2D(fmid + extra, fout, 3, padding=1), use_spectral)
         self.norm_0 = make_norm(fin)
         self.norm_1 = make_norm(fmid)
         if self.learned_shortcut:
-            self.conv_s = maybe_spectral(nn.Conv2D(fin, fout, 1, bias_attr=False), use_spectral)
+            self.conv_s = maybe_spectral(nn.Conv2D(fin + extra, fout, 1, bias_attr=False), use_spectral)
             self.norm_s = make_norm(fin)
 
     def forward(self, x, segmap, instances=None, instance_noise=None):

@@ -38,7 +38,7 @@ class Generator(nn.Layer):
     Args:
         num_classes: class channels of the semantic map (label_nc, +1 with a
             don't-care label); the semantic input has one more, the instance edges.
-        norm_mode: ``inade`` (instance-adaptive) or ``spade``.
+        norm_mode: ``inade`` (instance-adaptive), ``spade`` or ``clade`` (class-adaptive).
         use_z: start from the image noise z through a linear layer (always for
             INADE; SPADE with its VAE encoder); otherwise from the downsampled map.
     """
@@ -80,7 +80,7 @@ class Generator(nn.Layer):
             return make_conditional_norm(norm_mode, channels, num_classes, self.semantic_nc, noise_nc, param_free_norm)
 
         def block(fin, fout):
-            return ResnetBlock(fin, fout, make_norm, use_spectral)
+            return ResnetBlock(fin, fout, make_norm, use_spectral, extra_channels=1 if norm_mode == "clade" else 0)
 
         self.head_0 = block(16 * ngf, 16 * ngf)
         self.G_middle_0 = block(16 * ngf, 16 * ngf)

@@ -56,3 +56,28 @@ def test_spade_norm_shapes_and_identity_at_zero_modulation():
     out = norm(x, paddle.rand([2, 4, 16, 16]))
     expected = paddle.nn.functional.instance_norm(x, eps=1e-5)
     np.testing.assert_allclose(out.numpy(), expected.numpy(), atol=1e-5)
+
+
+def test_clade_equals_a_one_by_one_conv_of_the_one_hot_map():
+    from inade.layers.norms import CladeNorm
+
+    rng = np.random.default_rng(1)
+    norm = CladeNorm(channels=4, num_classes=3, param_free_norm="instance", instance_edges=False)
+    norm.class_bias.set_value(paddle.to_tensor(rng.standard_normal((3, 4)).astype("float32")))
+    x = paddle.to_tensor(rng.standard_normal((2, 4, 8, 8)).astype("float32"))
+    labels = rng.integers(0, 3, size=(2, 8, 8))
+    segmap = paddle.to_tensor(np.concatenate([_onehot(labels, 3), np.zeros((2, 1, 8, 8), "float32")], axis=1))
+    out = norm(x, segmap).numpy()
+    normalized = paddle.nn.functional.instance_norm(x, eps=1e-5)
+    onehot = segmap[:, :3]
+    gamma = paddle.nn.functional.conv2d(onehot, norm.class_weight.t().reshape([4, 3, 1, 1]))
+    beta = paddle.nn.functional.conv2d(onehot, norm.class_bias.t().reshape([4, 3, 1, 1]))
+    np.testing.assert_allclose(out, (normalized * gamma + beta).numpy(), atol=1e-5)
+
+
+def test_clade_appends_the_edge_channel():
+    from inade.layers.norms import CladeNorm
+
+    norm = CladeNorm(channels=4, num_classes=3, param_free_norm="instance", instance_edges=True)
+    out = norm(paddle.randn([1, 4, 8, 8]), paddle.rand([1, 4, 16, 16]))
+    assert out.shape == [1, 5, 8, 8]

@@ -141,9 +141,9 @@ def test_length_in_epochs(tmp_path):
     assert result.iteration == 8 and result.status == "finished"
 
 
-@pytest.mark.parametrize("use_encoder", [True, False])
-def test_spade_baseline_trains_with_and_without_its_image_encoder(tmp_path, use_encoder):
-    config = load_config(write_config(tmp_path, tmp_path / "run", model={"norm_mode": "spade", "use_encoder": use_encoder},
+@pytest.mark.parametrize("mode,use_encoder", [("spade", True), ("spade", False), ("clade", True)])
+def test_baselines_train_with_and_without_their_image_encoder(tmp_path, mode, use_encoder):
+    config = load_config(write_config(tmp_path, tmp_path / "run", model={"norm_mode": mode, "use_encoder": use_encoder},
                                       optim={"iterations": 2}, logging={"image_every": 1}))
     result = train(config)
     assert result.status == "finished"
