@@ -1,8 +1,13 @@
-"""Write PyTorch-format checkpoints in tests, without PyTorch: stand-in
-``torch`` modules are registered only while pickling, so the pickle names the
-same globals a real checkpoint does."""
+"""Write PyTorch-format checkpoints in tests, without PyTorch.
+
+Stand-in ``torch`` and ``torch._utils`` modules are registered only while
+pickling, so the pickle names the same globals a real checkpoint does
+(``torch._utils._rebuild_tensor_v2``, ``torch.FloatStorage``, ...) and uses the
+same persistent ids for storages as torch.save in each format.
+"""
 from __future__ import annotations
 
+import collections
 import contextlib
 import io
 import pickle
@@ -13,23 +18,31 @@ import zipfile
 
 import numpy as np
 
-STORAGE_NAMES = {np.dtype("float32"): "FloatStorage", np.dtype("int64"): "LongStorage", np.dtype("float16"): "HalfStorage"}
+LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+STORAGE_NAMES = {
+    np.dtype("float32"): "FloatStorage",
+    np.dtype("float64"): "DoubleStorage",
+    np.dtype("float16"): "HalfStorage",
+    np.dtype("int64"): "LongStorage",
+    np.dtype("int32"): "IntStorage",
+    np.dtype("uint8"): "ByteStorage",
+    np.dtype("bool"): "BoolStorage",
+}
+REBUILDERS = ("_rebuild_tensor_v2", "_rebuild_tensor", "_rebuild_parameter")
 
 
 @contextlib.contextmanager
 def fake_torch():
     torch = types.ModuleType("torch")
     utils = types.ModuleType("torch._utils")
+    for name in REBUILDERS:
+        def never_called(*args):
+            raise AssertionError("stand-in rebuilders are only pickled by reference")
 
-    def _rebuild_tensor_v2(*args):
-        raise AssertionError("never called while writing")
-
-    utils._rebuild_tensor_v2 = _rebuild_tensor_v2
-    _rebuild_tensor_v2.__module__ = "torch._utils"
-    _rebuild_tensor_v2.__qualname__ = "_rebuild_tensor_v2"
-    for name in STORAGE_NAMES.values():
-        cls = type(name, (), {"__module__": "torch"})
-        setattr(torch, name, cls)
+        never_called.__module__, never_called.__qualname__ = "torch._utils", name
+        setattr(utils, name, never_called)
+    for name in list(STORAGE_NAMES.values()) + ["BFloat16Storage"]:
+        setattr(torch, name, type(name, (), {"__module__": "torch"}))
     torch._utils = utils
     saved = {k: sys.modules.get(k) for k in ("torch", "torch._utils")}
     sys.modules.update({"torch": torch, "torch._utils": utils})
@@ -43,52 +56,116 @@ def fake_torch():
                 sys.modules[key] = module
 
 
-class _Tensor:
-    def __init__(self, key, array, utils, torch):
-        self.key, self.array, self.utils, self.torch = key, array, utils, torch
+class Storage:
+    """A flat storage: ``raw`` is written as is; ``view`` = (root Storage,
+    element offset) makes it a legacy-format storage view."""
+
+    def __init__(self, key, type_name, numel, raw=b"", view=None):
+        self.key, self.type_name, self.numel, self.raw, self.view = str(key), type_name, numel, raw, view
+
+    @classmethod
+    def of(cls, key, values: np.ndarray):
+        values = np.ascontiguousarray(values).ravel()
+        return cls(key, STORAGE_NAMES[values.dtype], values.size, values.astype(values.dtype.newbyteorder("<")).tobytes())
+
+
+class Tensor:
+    """A tensor over ``storage`` with element offset and strides, optionally
+    wrapped as an nn.Parameter, or rebuilt with the pre-1.0 rebuilder."""
+
+    def __init__(self, storage, shape, stride=None, offset=0, rebuilder="_rebuild_tensor_v2", parameter=False):
+        self.storage, self.shape, self.offset, self.rebuilder, self.parameter = storage, tuple(shape), offset, rebuilder, parameter
+        self.stride = tuple(stride) if stride is not None else tuple(int(np.prod(shape[i + 1 :])) for i in range(len(shape)))
 
     def __reduce__(self):
-        storage = ("storage", getattr(self.torch, STORAGE_NAMES[self.array.dtype]), self.key, "cpu", self.array.size)
-        strides = tuple(s // self.array.itemsize for s in self.array.strides)
-        import collections
+        utils = sys.modules["torch._utils"]
+        args = (self.storage, self.offset, self.shape, self.stride)
+        if self.rebuilder == "_rebuild_tensor_v2":
+            args += (False, collections.OrderedDict())
+        tensor = (getattr(utils, self.rebuilder), args)
+        if not self.parameter:
+            return tensor
+        return (utils._rebuild_parameter, (_Reduced(tensor), True, collections.OrderedDict()))
 
-        return (self.utils._rebuild_tensor_v2, (_Persistent(storage), 0, self.array.shape, strides, False, collections.OrderedDict()))
+
+class _Reduced:
+    def __init__(self, reduced):
+        self.reduced = reduced
+
+    def __reduce__(self):
+        return self.reduced
 
 
-class _Persistent:
-    def __init__(self, pid):
-        self.pid = pid
+def tensors_of(state: dict) -> tuple[dict, list]:
+    """Each numpy array in its own storage, its strides kept (C or Fortran)."""
+    tensors, storages = {}, []
+    for i, (name, array) in enumerate(state.items()):
+        storage = Storage.of(i, array.ravel(order="K"))  # memory order, which the strides below describe
+        strides = tuple(s // array.itemsize for s in array.strides)
+        tensors[name] = Tensor(storage, array.shape, strides)
+        storages.append(storage)
+    return tensors, storages
 
 
 class _Pickler(pickle.Pickler):
+    def __init__(self, file, legacy: bool):
+        super().__init__(file, protocol=2)
+        self.legacy = legacy
+        self.roots: list[Storage] = []  # in first-use order, as torch.save lists them
+
     def persistent_id(self, obj):
-        return obj.pid if isinstance(obj, _Persistent) else None
+        if not isinstance(obj, Storage):
+            return None
+        root, offset = obj.view if obj.view else (obj, 0)
+        if root not in self.roots:
+            self.roots.append(root)
+        storage_type = getattr(sys.modules["torch"], root.type_name)
+        if not self.legacy:
+            return ("storage", storage_type, root.key, "cpu", root.numel)
+        view = (obj.key, offset, obj.numel) if obj.view else None
+        return ("storage", storage_type, root.key, "cpu", root.numel, view)
 
 
-def write_zip_checkpoint(path, state, wrap=None, prefix="archive"):
-    """state: name -> numpy array (C- or Fortran-ordered: strides are written as
-    they are). ``wrap`` maps the tensor dict to the pickled top object."""
-    with fake_torch() as (torch, utils):
-        tensors = {name: _Tensor(str(i), array, utils, torch) for i, (name, array) in enumerate(state.items())}
-        top = wrap(tensors) if wrap else tensors
+def pickle_checkpoint(top, legacy: bool) -> tuple[bytes, list]:
+    """The object pickle of ``top`` and the root storages it uses."""
+    with fake_torch():
         buffer = io.BytesIO()
-        _Pickler(buffer, protocol=2).dump(top)
+        pickler = _Pickler(buffer, legacy)
+        pickler.dump(top)
+    return buffer.getvalue(), pickler.roots
+
+
+def write_zip(path, top, prefix="archive", byteorder="little"):
+    object_pickle, roots = pickle_checkpoint(top, legacy=False)
+    write_zip_members(path, object_pickle, {root.key: root.raw for root in roots}, prefix, byteorder)
+
+
+def write_zip_members(path, object_pickle: bytes, raw_storages: dict, prefix="archive", byteorder="little"):
     with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr(f"{prefix}/data.pkl", buffer.getvalue())
-        archive.writestr(f"{prefix}/byteorder", "little")
-        for i, array in enumerate(state.values()):
-            archive.writestr(f"{prefix}/data/{i}", array.ravel(order="K").tobytes())
+        archive.writestr(f"{prefix}/data.pkl", object_pickle)
+        if byteorder is not None:
+            archive.writestr(f"{prefix}/byteorder", byteorder)
+        for key, raw in raw_storages.items():
+            archive.writestr(f"{prefix}/data/{key}", raw)
 
 
-def write_raw_zip(path, pickle_bytes, prefix="archive"):
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr(f"{prefix}/data.pkl", pickle_bytes)
+def legacy_headers(little_endian=True) -> list[bytes]:
+    """The three header pickles: magic number, protocol version, system info."""
+    sys_info = {"protocol_version": 1001, "little_endian": little_endian, "type_sizes": {"short": 2, "int": 4, "long": 8}}
+    return [pickle.dumps(value, protocol=2) for value in (LEGACY_MAGIC, 1001, sys_info)]
 
 
-def write_legacy_with_pickle(path, object_pickle: bytes):
+def write_legacy(path, top, headers=None):
+    object_pickle, roots = pickle_checkpoint(top, legacy=True)
     with open(path, "wb") as f:
-        for header in (0x1950A86A20F9469CFC6C, 1001, {"little_endian": True}):
-            pickle.dump(header, f, protocol=2)
+        f.write(b"".join(headers if headers is not None else legacy_headers()))
         f.write(object_pickle)
-        pickle.dump([], f, protocol=2)
-        f.write(struct.pack("<q", 0))
+        pickle.dump([root.key for root in roots], f, protocol=2)
+        for root in roots:
+            f.write(struct.pack("<q", root.numel) + root.raw)
+
+
+def write_legacy_parts(path, parts: list[bytes]):
+    """A legacy-layout file from raw pieces (headers, object pickle, key list, data)."""
+    with open(path, "wb") as f:
+        f.write(b"".join(parts))
