@@ -5,7 +5,7 @@ import pytest
 from inade.errors import CheckpointError
 from inade.metrics.inception import FIDInceptionV3, inception_features, load_fid_inception
 
-from ..io.torch_writer import write_zip_checkpoint
+from ..io.torch_writer import tensors_of, write_zip
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,7 @@ def test_pytorch_fid_layout_loads_without_torch_and_gives_2048_features(random_i
     state["Mixed_5b.branch1x1.bn.num_batches_tracked"] = np.array(0, dtype="int64")
     assert "Conv2d_1a_3x3.conv.weight" in state and "Mixed_7c.branch_pool.bn.running_var" in state
     path = str(tmp_path / "pt_inception-2015-12-05-6726825d.pth")
-    write_zip_checkpoint(path, state)
+    write_zip(path, tensors_of(state)[0])
     loaded = load_fid_inception(path)
     images = np.random.default_rng(0).uniform(-1, 1, (3, 3, 64, 64)).astype("float32")
     features = inception_features(loaded, images, batch_size=2)
@@ -38,6 +38,6 @@ def test_wrong_files_are_refused(tmp_path):
     with pytest.raises(CheckpointError, match="Inception weights file not found"):
         load_fid_inception(str(tmp_path / "none.pth"))
     other = str(tmp_path / "other.pth")
-    write_zip_checkpoint(other, {"conv.weight": np.zeros(3, "float32")})
+    write_zip(other, tensors_of({"conv.weight": np.zeros(3, "float32")})[0])
     with pytest.raises(CheckpointError, match="is not an FID Inception checkpoint: missing Conv2d_1a_3x3"):
         load_fid_inception(other)
