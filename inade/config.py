@@ -183,6 +183,17 @@ class LossConfig:
     lambda_vgg: float = 10.0
     vgg_weights: Optional[str] = None
     lambda_kld: float = 0.05
+    # Weight-free stand-in for the VGG loss: L1 between the encoder-driven fake and
+    # its photo after average pooling by l1_pool. Needs model.use_encoder.
+    lambda_l1: float = 0.0
+    l1_pool: int = 4
+
+    def __post_init__(self):
+        for name in ("lambda_feat", "lambda_vgg", "lambda_kld", "lambda_l1"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"loss.{name} must be >= 0, got {getattr(self, name)}")
+        if self.l1_pool < 1:
+            raise ValueError(f"loss.l1_pool must be >= 1, got {self.l1_pool}")
 
 
 @dataclasses.dataclass
@@ -261,6 +272,11 @@ class Config:
     logging: LoggingConfig = dataclasses.field(default_factory=LoggingConfig)
     seed: int = 0
     output_dir: str = "runs/default"
+
+    def __post_init__(self):
+        if self.loss.lambda_l1 and not self.model.use_encoder:
+            # without an encoder the fake is a fresh sample, not a reconstruction
+            raise ValueError("loss.lambda_l1 needs model.use_encoder: true (set loss.lambda_l1: 0 otherwise)")
 
 
 def load_config(path: str, overrides=()) -> Config:

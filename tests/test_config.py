@@ -3,7 +3,7 @@ from typing import Literal, Optional
 
 import pytest
 
-from inade.config import ModelConfig, OptimConfig, apply_override, from_dict, lr_factor, read_yaml
+from inade.config import LossConfig, ModelConfig, OptimConfig, apply_override, from_dict, lr_factor, read_yaml
 from inade.errors import ConfigError
 
 
@@ -54,6 +54,8 @@ def test_validation_in_sections_is_reported_with_the_section():
         from_dict(OptimConfig, {"iterations": 10, "epochs": 2}, "optim")
     with pytest.raises(ConfigError, match="decay_epochs goes with optim.epochs"):
         from_dict(OptimConfig, {"iterations": 10, "decay_epochs": 2}, "optim")
+    with pytest.raises(ConfigError, match="loss.lambda_kld must be >= 0"):
+        from_dict(LossConfig, {"lambda_kld": -1}, "loss")
 
 
 def test_overrides_parse_yaml_values_and_never_evaluate():

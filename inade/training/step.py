@@ -9,6 +9,7 @@ from ..losses import (
     generator_adversarial_loss,
     inade_kld_loss,
     kld_loss,
+    pooled_l1_loss,
     vgg_loss,
 )
 from ..losses.vgg import VGG_LAYER_WEIGHTS
@@ -70,6 +71,8 @@ def generator_losses(nets, loss_cfg, vgg, semantics, instances, image):
     if vgg is not None and loss_cfg.lambda_vgg:
         weights = VGG_LAYER_WEIGHTS["inade" if generator.norm_mode == "inade" else "spade"]
         losses["VGG"] = vgg_loss(vgg, fake, image, weights) * loss_cfg.lambda_vgg
+    if loss_cfg.lambda_l1 and encoder is not None:  # only then is the fake a reconstruction of the photo
+        losses["L1"] = pooled_l1_loss(fake, image, loss_cfg.l1_pool) * loss_cfg.lambda_l1
     return fake, losses
 
 

@@ -11,6 +11,7 @@ from inade.losses import (
     inade_kld_loss,
     kld_loss,
     load_vgg19,
+    pooled_l1_loss,
     vgg_loss,
 )
 
@@ -87,3 +88,18 @@ def test_vgg19_refuses_missing_or_foreign_files(tmp_path):
     paddle.save({"conv.weight": paddle.zeros([1])}, other)
     with pytest.raises(CheckpointError, match="is not a VGG19 checkpoint: missing features.0.weight"):
         load_vgg19(other)
+
+
+def test_pooled_l1_is_plain_l1_without_pooling_and_ignores_detail_below_the_pool():
+    rng = np.random.default_rng(0)
+    real = paddle.to_tensor(rng.standard_normal([2, 3, 8, 8]).astype("float32"))
+    fake = paddle.to_tensor(rng.standard_normal([2, 3, 8, 8]).astype("float32"), stop_gradient=False)
+    assert float(pooled_l1_loss(fake, real)) == pytest.approx(float((fake - real).abs().mean()), rel=1e-6)
+    # a +-1 checkerboard averages out in every 2x2 block: no low-frequency error
+    checker = np.indices([8, 8]).sum(0) % 2 * 2.0 - 1.0
+    detail = paddle.to_tensor(np.broadcast_to(checker, [2, 3, 8, 8]).astype("float32"))
+    assert float(pooled_l1_loss(real + detail, real, pool=2)) == pytest.approx(0.0, abs=1e-6)
+    assert float(pooled_l1_loss(real + 0.5, real, pool=2)) == pytest.approx(0.5, rel=1e-6)
+    real.stop_gradient = False
+    pooled_l1_loss(fake, real, pool=2).backward()
+    assert fake.grad is not None and real.grad is None

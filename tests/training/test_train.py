@@ -148,3 +148,11 @@ def test_baselines_train_with_and_without_their_image_encoder(tmp_path, mode, us
     result = train(config)
     assert result.status == "finished"
     assert ("KLD" in result.last_losses) == use_encoder
+
+
+def test_the_pixel_reconstruction_term_trains_and_needs_an_encoder(tmp_path):
+    result = train(load_config(write_config(tmp_path, tmp_path / "run", loss={"lambda_vgg": 0.0, "lambda_l1": 2.0},
+                                            optim={"iterations": 1}, logging={"image_every": 0})))
+    assert result.last_losses["L1"] > 0
+    with pytest.raises(ConfigError, match="loss.lambda_l1 needs model.use_encoder"):
+        load_config(write_config(tmp_path, tmp_path / "run2", loss={"lambda_l1": 2.0}, model={"use_encoder": False}))
