@@ -168,8 +168,11 @@ class ModelConfig:
     use_encoder: bool = True
     num_d: int = 2
     n_layers_d: int = 4
+    clade_positional: bool = False  # CLADE's intra-class positional map (norm_mode clade only)
 
     def __post_init__(self):
+        if self.clade_positional and self.norm_mode != "clade":
+            raise ValueError(f"model.clade_positional needs norm_mode clade, not {self.norm_mode!r}")
         for name in ("ngf", "ndf", "noise_nc", "z_dim", "num_d", "n_layers_d"):
             if getattr(self, name) < 1:
                 raise ValueError(f"model.{name} must be positive, got {getattr(self, name)}")

@@ -61,7 +61,7 @@ class InadeNorm(nn.Layer):
         )
         self.fc_noise = nn.Linear(noise_nc, channels)
 
-    def forward(self, x, segmap, instances, instance_noise):
+    def forward(self, x, segmap, instances, instance_noise, positional=None):
         """x [B, C, H, W]; segmap [B, >=L, h, w] (channels past L, e.g. the edge
         map, are ignored); instances [B, K, h, w] one-hot; instance_noise [B, K, 2, noise_nc]."""
         normalized = self.param_free_norm(x)
@@ -98,7 +98,7 @@ class SpadeNorm(nn.Layer):
         self.mlp_gamma = nn.Conv2D(self.hidden_channels, channels, kernel_size, padding=pad)
         self.mlp_beta = nn.Conv2D(self.hidden_channels, channels, kernel_size, padding=pad)
 
-    def forward(self, x, segmap, instances=None, instance_noise=None):
+    def forward(self, x, segmap, instances=None, instance_noise=None, positional=None):
         normalized = self.param_free_norm(x)
         hidden = self.mlp_shared(resize_nearest(segmap, x.shape[2:]))
         return normalized * (1 + self.mlp_gamma(hidden)) + self.mlp_beta(hidden)
@@ -112,22 +112,37 @@ class CladeNorm(nn.Layer):
     With ``instance_edges`` the edge map (the last semantic channel) goes
     through a 1x1 conv and is appended as one more channel, as the authors'
     code does; the following conv then takes C+1 inputs.
+
+    With ``positional`` the intra-class positional map [B, 2, H, W] (see
+    inade.data.positional) rescales the looked-up parameters per pixel:
+    gamma * (1 + conv(map)), beta * (1 + conv(map)), with 1x1 convs that start
+    at zero so that training begins from plain CLADE.
     """
 
-    def __init__(self, channels: int, num_classes: int, param_free_norm: str = "batch", instance_edges: bool = True):
+    def __init__(self, channels: int, num_classes: int, param_free_norm: str = "batch", instance_edges: bool = True,
+                 positional: bool = False):
         super().__init__()
         self.num_classes = num_classes
         self.param_free_norm = make_param_free_norm(param_free_norm, channels)
         self.class_weight = self.create_parameter([num_classes, channels], default_initializer=nn.initializer.Uniform(0.0, 1.0))
         self.class_bias = self.create_parameter([num_classes, channels], default_initializer=nn.initializer.Constant(0.0))
         self.edge_conv = nn.Conv2D(1, 1, 1) if instance_edges else None
+        self.positional = positional
+        if positional:
+            zero = nn.initializer.Constant(0.0)
+            self.position_scale = nn.Conv2D(2, 1, 1, weight_attr=zero, bias_attr=zero)
+            self.position_shift = nn.Conv2D(2, 1, 1, weight_attr=zero, bias_attr=zero)
 
-    def forward(self, x, segmap, instances=None, instance_noise=None):
+    def forward(self, x, segmap, instances=None, instance_noise=None, positional=None):
         normalized = self.param_free_norm(x)
         segmap = resize_nearest(segmap, x.shape[2:])
         classes = paddle.argmax(segmap[:, : self.num_classes], axis=1)  # [B, H, W]
         gamma = F.embedding(classes, self.class_weight).transpose([0, 3, 1, 2])
         beta = F.embedding(classes, self.class_bias).transpose([0, 3, 1, 2])
+        if self.positional:
+            positional = resize_nearest(positional, x.shape[2:])
+            gamma = gamma * (1 + self.position_scale(positional))
+            beta = beta * (1 + self.position_shift(positional))
         out = normalized * gamma + beta
         if self.edge_conv is not None:
             out = paddle.concat([out, self.edge_conv(segmap[:, -1:])], axis=1)

@@ -10,14 +10,15 @@ NORM_MODES = ("inade", "spade", "clade")
 
 
 def make_conditional_norm(
-    norm_mode: str, channels: int, num_classes: int, semantic_nc: int, noise_nc: int, param_free_norm: str
+    norm_mode: str, channels: int, num_classes: int, semantic_nc: int, noise_nc: int, param_free_norm: str,
+    positional: bool = False,
 ) -> nn.Layer:
     if norm_mode == "inade":
         return InadeNorm(channels, num_classes, noise_nc, param_free_norm)
     if norm_mode == "spade":
         return SpadeNorm(channels, semantic_nc, param_free_norm)
     if norm_mode == "clade":
-        return CladeNorm(channels, num_classes, param_free_norm, instance_edges=True)
+        return CladeNorm(channels, num_classes, param_free_norm, instance_edges=True, positional=positional)
     raise ValueError(f"norm_mode must be one of {NORM_MODES}, got {norm_mode!r}")
 
 
@@ -43,8 +44,8 @@ class ResnetBlock(nn.Layer):
             self.conv_s = maybe_spectral(nn.Conv2D(fin + extra, fout, 1, bias_attr=False), use_spectral)
             self.norm_s = make_norm(fin)
 
-    def forward(self, x, segmap, instances=None, instance_noise=None):
-        cond = (segmap, instances, instance_noise)
+    def forward(self, x, *cond):
+        """cond: what the norms take besides x (segmap, instances, instance noise, positional map)."""
         shortcut = self.conv_s(self.norm_s(x, *cond)) if self.learned_shortcut else x
         dx = self.conv_0(F.leaky_relu(self.norm_0(x, *cond), 0.2))
         dx = self.conv_1(F.leaky_relu(self.norm_1(dx, *cond), 0.2))

@@ -20,6 +20,7 @@ def build_generator(model, num_classes: int, crop_size: int, aspect_ratio: float
         num_upsampling_layers=model.num_upsampling_layers,
         param_free_norm=model.param_free_norm,
         use_z=model.use_encoder,
+        positional=model.clade_positional,
     )
 
 

@@ -41,6 +41,7 @@ class Generator(nn.Layer):
         norm_mode: ``inade`` (instance-adaptive), ``spade`` or ``clade`` (class-adaptive).
         use_z: start from the image noise z through a linear layer (always for
             INADE; SPADE with its VAE encoder); otherwise from the downsampled map.
+        positional: CLADE with the intra-class positional map as one more input.
     """
 
     def __init__(
@@ -56,8 +57,12 @@ class Generator(nn.Layer):
         param_free_norm: str = "batch",
         use_z: bool = True,
         use_spectral: bool = True,
+        positional: bool = False,
     ):
         super().__init__()
+        if positional and norm_mode != "clade":
+            raise ValueError(f"the intra-class positional map belongs to CLADE, not norm_mode {norm_mode!r}")
+        self.positional = positional
         self.num_classes = num_classes
         self.semantic_nc = num_classes + 1
         self.norm_mode = norm_mode
@@ -77,7 +82,9 @@ class Generator(nn.Layer):
             self.fc = nn.Conv2D(self.semantic_nc, 16 * ngf, 3, padding=1)
 
         def make_norm(channels):
-            return make_conditional_norm(norm_mode, channels, num_classes, self.semantic_nc, noise_nc, param_free_norm)
+            return make_conditional_norm(
+                norm_mode, channels, num_classes, self.semantic_nc, noise_nc, param_free_norm, positional
+            )
 
         def block(fin, fout):
             return ResnetBlock(fin, fout, make_norm, use_spectral, extra_channels=1 if norm_mode == "clade" else 0)
@@ -96,7 +103,7 @@ class Generator(nn.Layer):
         self.conv_img = nn.Conv2D(final_nc, 3, 3, padding=1)
         init_weights(self)
 
-    def check_inputs(self, semantics, instances, instance_noise, z):
+    def check_inputs(self, semantics, instances, instance_noise, z, positional=None):
         if semantics.ndim != 4 or semantics.shape[1] != self.semantic_nc:
             raise ValueError(
                 f"semantic map must be [B, {self.semantic_nc}, H, W] ({self.num_classes} class channels + "
@@ -113,15 +120,21 @@ class Generator(nn.Layer):
             expected = [semantics.shape[0], instances.shape[1], 2, self.noise_nc]
             if instance_noise is not None and list(instance_noise.shape) != expected:
                 raise ValueError(f"instance noise must have shape {expected}, got {list(instance_noise.shape)}")
+        if self.positional:
+            expected = [semantics.shape[0], 2, *semantics.shape[2:]]
+            if positional is None or list(positional.shape) != expected:
+                got = None if positional is None else list(positional.shape)
+                raise ValueError(f"this CLADE generator needs the intra-class positional map {expected}, got {got}")
         if z is not None and list(z.shape) != [semantics.shape[0], self.z_dim]:
             raise ValueError(f"image noise z must have shape {[semantics.shape[0], self.z_dim]}, got {list(z.shape)}")
 
-    def forward(self, semantics, instances=None, instance_noise=None, z=None):
+    def forward(self, semantics, instances=None, instance_noise=None, z=None, positional=None):
         """semantics [B, num_classes+1, H, W]; instances [B, K, H, W] one-hot;
         instance_noise [B, K, 2, noise_nc] (drawn from N(0, I) when None);
-        z [B, z_dim] (drawn when None). Returns [B, 3, *output_size]."""
+        z [B, z_dim] (drawn when None); positional [B, 2, H, W] for a CLADE
+        generator built with ``positional``. Returns [B, 3, *output_size]."""
         if paddle.in_dynamic_mode():  # exported graphs get their shapes from the input specs
-            self.check_inputs(semantics, instances, instance_noise, z)
+            self.check_inputs(semantics, instances, instance_noise, z, positional)
         batch = semantics.shape[0]
         height, width = self.latent_hw
         if self.use_z:
@@ -132,7 +145,7 @@ class Generator(nn.Layer):
             x = self.fc(resize_nearest(semantics, (height, width)))
         if self.norm_mode == "inade" and instance_noise is None:
             instance_noise = sample_instance_noise(batch, instances.shape[1], self.noise_nc, semantics.dtype)
-        cond = (semantics, instances, instance_noise)
+        cond = (semantics, instances, instance_noise, positional)
 
         def up(t):
             return F.interpolate(t, scale_factor=2, mode="nearest")

@@ -8,38 +8,66 @@ import paddle
 from paddle.static import InputSpec
 
 from ..atomic import atomic_write_text
+from ..networks.encoder import InstanceAdaptiveEncoder
 from ..networks.spectral import fold_spectral_norm
+
+
+class _Inputs(paddle.nn.Layer):
+    """Calls ``network`` with only the inputs it uses, by name: a saved graph
+    must not have inputs that nothing depends on (SPADE and CLADE ignore the
+    instance maps and noise, generators without z ignore z)."""
+
+    def __init__(self, network, names):
+        super().__init__()
+        self.network = network
+        self.names = tuple(names)
+
+    def forward(self, first, second=None, third=None, fourth=None, fifth=None):
+        return self.network(**dict(zip(self.names, (first, second, third, fourth, fifth))))
+
+
+def generator_inputs(generator, height: int, width: int) -> list[InputSpec]:
+    """The exported generator's inputs, in order."""
+    specs = [InputSpec([None, generator.semantic_nc, height, width], "float32", "semantics")]
+    if generator.norm_mode == "inade":
+        specs.append(InputSpec([None, None, height, width], "float32", "instances"))
+        specs.append(InputSpec([None, None, 2, generator.noise_nc], "float32", "instance_noise"))
+    if generator.use_z:
+        specs.append(InputSpec([None, generator.z_dim], "float32", "z"))
+    if generator.positional:
+        specs.append(InputSpec([None, 2, height, width], "float32", "positional"))
+    return specs
+
+
+def encoder_inputs(encoder, height: int, width: int) -> list[InputSpec]:
+    specs = [InputSpec([None, 3, height, width], "float32", "image")]
+    if isinstance(encoder, InstanceAdaptiveEncoder):
+        specs.append(InputSpec([None, None, height, width], "float32", "instances"))
+    return specs
 
 
 def export_model(synth, out_dir: str) -> dict:
     """paddle.jit.save the generator (and encoder) with a dynamic batch and
     instance count at the configured size. Returns the written path prefixes.
 
-    generator inputs: semantics [B, C+1, H, W], instances [B, K, H, W],
-    instance_noise [B, K, 2, noise_nc], z [B, z_dim]; output image [B, 3, H, W].
-    encoder inputs: image [B, 3, H, W], instances [B, K, H, W]; outputs four [B, K, noise_nc].
+    generator inputs (those the model uses, in this order): semantics
+    [B, C+1, H, W], instances [B, K, H, W] and instance_noise [B, K, 2, noise_nc]
+    (INADE), z [B, z_dim] (INADE; SPADE/CLADE with an encoder), positional
+    [B, 2, H, W] (CLADE with its positional map); output image [B, 3, H, W].
+    encoder inputs: image [B, 3, H, W] (+ instances [B, K, H, W] for INADE's);
+    outputs four [B, K, noise_nc] (INADE) or mu, logvar [B, z_dim].
     """
     height, width = synth.size
     generator = fold_spectral_norm(copy.deepcopy(synth.generator)).eval()
     os.makedirs(out_dir, exist_ok=True)
     paths = {"generator": os.path.join(out_dir, "generator")}
-    specs = [
-        InputSpec([None, generator.semantic_nc, height, width], "float32", "semantics"),
-        InputSpec([None, None, height, width], "float32", "instances"),
-        InputSpec([None, None, 2, generator.noise_nc], "float32", "instance_noise"),
-        InputSpec([None, generator.z_dim], "float32", "z"),
-    ]
-    paddle.jit.save(generator, paths["generator"], input_spec=specs)
+    specs = generator_inputs(generator, height, width)
+    paddle.jit.save(_Inputs(generator, [s.name for s in specs]), paths["generator"], input_spec=specs)
     if synth.encoder is not None:
         paths["encoder"] = os.path.join(out_dir, "encoder")
-        paddle.jit.save(
-            synth.encoder,
-            paths["encoder"],
-            input_spec=[
-                InputSpec([None, 3, height, width], "float32", "image"),
-                InputSpec([None, None, height, width], "float32", "instances"),
-            ],
-        )
+        encoder = fold_spectral_norm(copy.deepcopy(synth.encoder)).eval()  # GauGAN's encoder has spectral norm
+        # the encoders' forward arguments are positional: image, then instances
+        paddle.jit.save(encoder, paths["encoder"], input_spec=encoder_inputs(encoder, height, width))
     atomic_write_text(os.path.join(out_dir, "README.txt"), export_note(synth))
     return paths
 

@@ -15,6 +15,7 @@ import paddle
 
 from ..config import Config, from_dict
 from ..data.classes import CLASS_NAMES
+from ..data.positional import positional_maps
 from ..data.semantics import instance_onehot, semantic_input
 from ..errors import CheckpointError, InadeError
 from ..networks.build import build_encoder, build_generator
@@ -88,6 +89,11 @@ class Synthesizer:
         semantics = semantic_input(label, instance, self.label_nc, self.contain_dontcare)
         return semantics, instance_onehot(instance, len(scene.instance_ids))
 
+    def _positional(self, scene: Scene):
+        if not self.generator.positional:
+            return None
+        return paddle.to_tensor(positional_maps(scene.label[None, None], self.label_nc if self.contain_dontcare else None))
+
     # --- styles ---------------------------------------------------------
     def _code(self, seed: int, raw_id: int) -> np.ndarray:
         # One generator per (seed, instance): an instance's code does not depend on the others.
@@ -116,11 +122,13 @@ class Synthesizer:
         algorithms for other batch sizes, and an image must be the same bit
         for bit whatever it was rendered with."""
         semantics, instances = self._tensors(scene, 1)
+        positional = self._positional(scene)
         images = []
         with paddle.no_grad():
             for styles in styles_list:
                 z = paddle.to_tensor(styles.z[None])
-                images.append(self.generator(semantics, instances, self._noise_tensor(scene, [styles]), z).numpy()[0])
+                noise = self._noise_tensor(scene, [styles])
+                images.append(self.generator(semantics, instances, noise, z, positional).numpy()[0])
         return np.stack(images)
 
     def sample(self, scene: Scene, num: int, seed: int = 0):

@@ -186,6 +186,7 @@ class Training:
     def batches(self):
         """Endless batches from the current position, epoch after epoch."""
         from ..data import semantic_input, instance_onehot
+        from ..data.positional import positional_maps
 
         while True:
             if hasattr(self.dataset, "set_epoch"):
@@ -198,11 +199,15 @@ class Training:
                 num_instances = int(np.asarray(batch["instance_ids"]).shape[1])
                 semantics = semantic_input(label, instance, self.dataset.label_nc, self.dataset.contain_dontcare)
                 instances = instance_onehot(instance, num_instances)
-                yield batch, semantics, instances, image
+                positional = None
+                if self.generator.positional:
+                    dontcare = self.dataset.label_nc if self.dataset.contain_dontcare else None
+                    positional = paddle.to_tensor(positional_maps(np.asarray(batch["label"]), dontcare))
+                yield batch, (semantics, instances, image, positional)
             self.epoch += 1
             self.batch_in_epoch = 0
 
-    def step(self, semantics, instances, image):
+    def step(self, semantics, instances, image, positional=None):
         for network in self.networks:
             network.train()
         fake, losses = train_step(
@@ -213,6 +218,7 @@ class Training:
             semantics,
             instances,
             image,
+            positional,
         )
         for scheduler in self.schedulers.values():
             scheduler.step()
@@ -268,8 +274,8 @@ def train(config, resume: bool = True, dataset=None) -> RunResult:
         batches = training.batches()
         while training.iteration < total:
             started = time.perf_counter()
-            batch, semantics, instances, image = next(batches)
-            fake, losses = training.step(semantics, instances, image)
+            batch, inputs = next(batches)
+            fake, losses = training.step(*inputs)
             bad = [name for name, value in losses.items() if not math.isfinite(value)]
             if bad:
                 raise TrainingDiverged(
@@ -279,10 +285,10 @@ def train(config, resume: bool = True, dataset=None) -> RunResult:
                 )
             it = training.iteration
             seconds = time.perf_counter() - started
-            speed = image.shape[0] * distributed.world_size() / max(seconds, 1e-9)
+            speed = fake.shape[0] * distributed.world_size() / max(seconds, 1e-9)
             monitor.advance(it, losses, training.learning_rates(), speed, log=it % log_cfg.log_every == 0 or it == total)
             if is_main and log_cfg.image_every and (it % log_cfg.image_every == 0 or it == 1):
-                monitor.image("samples", training_grid(training, batch, semantics, instances, image, fake), it)
+                monitor.image("samples", training_grid(training, batch, inputs, fake), it)
             if is_main and (it % log_cfg.checkpoint_every == 0 or it == total):
                 store.save(training.state_dict(), periodic=it % log_cfg.checkpoint_every == 0)
             if stop.requested and it < total:

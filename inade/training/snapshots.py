@@ -7,7 +7,7 @@ import paddle
 from ..visuals import colorize_labels, grid, to_uint8_image
 
 
-def _second_fake(training, semantics, instances):
+def _second_fake(training, semantics, instances, positional):
     """A sample with fresh noise, drawn from a private seed so the training
     run's random stream (and therefore its resumed twin) is not disturbed."""
     saved = paddle.get_rng_state()
@@ -16,15 +16,18 @@ def _second_fake(training, semantics, instances):
     training.generator.eval()
     try:
         with paddle.no_grad():
-            return training.generator(semantics, instances)
+            return training.generator(semantics, instances, positional=positional)
     finally:
         training.generator.train()
         paddle.set_rng_state(saved)
 
 
-def training_grid(training, batch, semantics, instances, image, fake, max_rows: int = 4) -> np.ndarray:
+def training_grid(training, batch, inputs, fake, max_rows: int = 4) -> np.ndarray:
+    """inputs: (semantics, instances, image, positional map or None) of the batch."""
+    semantics, instances, image, positional = inputs
     rows = min(max_rows, image.shape[0])
-    other = _second_fake(training, semantics[:rows], instances[:rows]).numpy()
+    other = _second_fake(training, semantics[:rows], instances[:rows],
+                         None if positional is None else positional[:rows]).numpy()
     labels = np.asarray(batch["label"])[:rows, 0]
     colours = colorize_labels(labels, training.num_classes)
     real, fake = image.numpy(), fake.numpy()

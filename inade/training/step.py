@@ -45,7 +45,7 @@ def encode_noise(generator, encoder, image, instances):
     return remap_noise(eps, *stats), stats
 
 
-def generator_losses(nets, loss_cfg, vgg, semantics, instances, image):
+def generator_losses(nets, loss_cfg, vgg, semantics, instances, image, positional=None):
     """Forward G (and E) and D; returns (fake, dict of weighted loss terms)."""
     generator, encoder, discriminator = nets
     losses = {}
@@ -59,7 +59,7 @@ def generator_losses(nets, loss_cfg, vgg, semantics, instances, image):
             z = paddle.randn(mu.shape, dtype=mu.dtype) * paddle.exp(0.5 * logvar) + mu
             if loss_cfg.lambda_kld:
                 losses["KLD"] = kld_loss(mu, logvar) * loss_cfg.lambda_kld
-    fake = generator(semantics, instances, noise, z)
+    fake = generator(semantics, instances, noise, z, positional)
     pred_fake, pred_real = discriminate(discriminator, semantics, fake, image)
     losses["G_GAN"] = generator_adversarial_loss(pred_fake, loss_cfg.gan_mode)
     if loss_cfg.lambda_feat:
@@ -84,17 +84,18 @@ def discriminator_losses(discriminator, loss_cfg, semantics, fake, image):
     }
 
 
-def train_step(nets, optimizers, loss_cfg, vgg, semantics, instances, image):
+def train_step(nets, optimizers, loss_cfg, vgg, semantics, instances, image, positional=None):
     """One iteration. The D step reuses the G step's fake (detached) rather than
     running the generator again as the reference does: the same schedule
     (G step, then D step on a detached fake) for one generator forward less.
+    ``positional``: CLADE's intra-class positional map when the generator takes one.
     Returns the fake and every loss term as a float."""
     generator, encoder, discriminator = nets
     opt_g, opt_d = optimizers
     g_params = opt_g._parameter_list
     d_params = opt_d._parameter_list
 
-    fake, g_losses = generator_losses(nets, loss_cfg, vgg, semantics, instances, image)
+    fake, g_losses = generator_losses(nets, loss_cfg, vgg, semantics, instances, image, positional)
     opt_g.clear_grad()
     sum(g_losses.values()).backward()
     average_gradients(g_params)

@@ -81,3 +81,31 @@ def test_clade_appends_the_edge_channel():
     norm = CladeNorm(channels=4, num_classes=3, param_free_norm="instance", instance_edges=True)
     out = norm(paddle.randn([1, 4, 8, 8]), paddle.rand([1, 4, 16, 16]))
     assert out.shape == [1, 5, 8, 8]
+
+
+def test_clade_positional_map_rescales_gamma_and_beta_per_pixel():
+    from inade.layers.norms import CladeNorm
+
+    rng = np.random.default_rng(2)
+    norm = CladeNorm(channels=4, num_classes=3, param_free_norm="instance", instance_edges=False, positional=True)
+    norm.class_bias.set_value(paddle.to_tensor(rng.standard_normal((3, 4)).astype("float32")))
+    x = paddle.to_tensor(rng.standard_normal((2, 4, 8, 8)).astype("float32"))
+    labels = rng.integers(0, 3, size=(2, 8, 8))
+    segmap = paddle.to_tensor(np.concatenate([_onehot(labels, 3), np.zeros((2, 1, 8, 8), "float32")], axis=1))
+    positional = paddle.to_tensor(rng.uniform(-1, 1, (2, 2, 8, 8)).astype("float32"))
+    plain = CladeNorm(channels=4, num_classes=3, param_free_norm="instance", instance_edges=False)
+    plain.set_state_dict({k: v for k, v in norm.state_dict().items() if k.startswith("class_")})
+    # the position convs start at zero: plain CLADE until training moves them
+    np.testing.assert_allclose(norm(x, segmap, positional=positional).numpy(), plain(x, segmap).numpy(), atol=1e-6)
+
+    for conv, value in ((norm.position_scale, 0.5), (norm.position_shift, -0.25)):
+        conv.weight.set_value(paddle.full([1, 2, 1, 1], value))
+        conv.bias.set_value(paddle.full([1], 0.1))
+    out = norm(x, segmap, positional=positional).numpy()
+    pos = positional.numpy()
+    scale = 1 + 0.5 * pos.sum(1, keepdims=True) + 0.1
+    shift = 1 - 0.25 * pos.sum(1, keepdims=True) + 0.1
+    gamma = norm.class_weight.numpy()[labels].transpose(0, 3, 1, 2)
+    beta = norm.class_bias.numpy()[labels].transpose(0, 3, 1, 2)
+    normalized = paddle.nn.functional.instance_norm(x, eps=1e-5).numpy()
+    np.testing.assert_allclose(out, normalized * gamma * scale + beta * shift, atol=1e-5)
