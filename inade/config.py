@@ -169,6 +169,9 @@ class ModelConfig:
     num_d: int = 2
     n_layers_d: int = 4
     clade_positional: bool = False  # CLADE's intra-class positional map (norm_mode clade only)
+    # The instance edge channel of the semantic input; false = the reference's --no_instance
+    # (its ADE20K models). INADE needs instances, the edges are optional for every mode.
+    instance_edges: bool = True
 
     def __post_init__(self):
         if self.clade_positional and self.norm_mode != "clade":

@@ -1,4 +1,4 @@
-"""Convert the authors' released PyTorch checkpoints (INADE, SPADE) into a run
+"""Convert the authors' released PyTorch checkpoints (INADE, SPADE, CLADE) into a run
 folder that sample.py, evaluate.py, export.py and train.py (fine-tuning) load.
 PyTorch is not needed.
 
@@ -23,7 +23,7 @@ def main(argv=None):
     parser.add_argument("--from", dest="source", nargs="+", required=True,
                         help="folder of *net_G.pth / *net_E.pth (or net_IE) / *net_D.pth, or the files")
     parser.add_argument("--dataset", required=True, choices=DATASETS)
-    parser.add_argument("--norm-mode", choices=("inade", "spade"), default="inade")
+    parser.add_argument("--norm-mode", choices=("inade", "spade", "clade"), default="inade")
     parser.add_argument("--config", help="configuration to start from (default: configs/<dataset>.yaml)")
     parser.add_argument("-o", "--override", action="append", default=[], metavar="KEY=VALUE",
                         help="configuration override, e.g. -o data.label_nc=6 (custom datasets need it)")

@@ -52,7 +52,28 @@ def detect_norm_mode(state: dict, path: str) -> str:
         return "inade"
     if any(".mlp_shared." in k for k in state):
         return "spade"
-    raise CheckpointError(f"{path} is neither an INADE nor a SPADE generator (no fc_noise or mlp_shared layers)")
+    if any(".class_specified_affine." in k for k in state):
+        return "clade"
+    raise CheckpointError(
+        f"{path} is not an INADE, SPADE or CLADE generator (no fc_noise, mlp_shared or class_specified_affine layers)"
+    )
+
+
+def detect_generator_options(state: dict, mode: str, num_classes: int) -> dict:
+    """What the release was trained with, read off its generator: an image
+    encoder (the first layer is linear on z), the instance edge channel
+    (absent with the reference's --no_instance) and CLADE's positional map."""
+    use_z = state["fc.weight"].ndim == 2
+    if mode == "inade":
+        edges = True
+    elif mode == "spade":
+        edges = state["head_0.norm_0.mlp_shared.0.weight"].shape[1] == num_classes + 1
+    else:
+        edges = any(".inst_conv." in k for k in state)
+    if not use_z:  # the first conv reads the whole semantic map
+        edges = state["fc.weight"].shape[1] == num_classes + 1
+    positional = any(".dist_conv_w." in k for k in state)
+    return {"use_z": use_z, "instance_edges": edges, "clade_positional": positional}
 
 
 def convert_release(source, config: Config, out_dir: str) -> dict:
@@ -77,8 +98,13 @@ def convert_release(source, config: Config, out_dir: str) -> dict:
         raise CheckpointError("data.label_nc must be set to convert a checkpoint of a custom dataset")
     label_nc, contain_dontcare = data.label_nc, bool(data.contain_dontcare)
     num_classes = label_nc + (1 if contain_dontcare else 0)
-    # SPADE generators start from z (a linear layer) only when trained with their image encoder.
-    config.model.use_encoder = "encoder" in states if mode == "inade" else states["generator"]["fc.weight"].ndim == 2
+    options = detect_generator_options(states["generator"], mode, num_classes)
+    # SPADE/CLADE generators start from z (a linear layer) only when trained with their image encoder.
+    config.model.use_encoder = "encoder" in states if mode == "inade" else options["use_z"]
+    config.model.instance_edges = options["instance_edges"]
+    config.model.clade_positional = options["clade_positional"]
+    if not config.model.use_encoder:
+        config.loss.lambda_l1 = 0.0  # a reconstruction term needs the encoder this release lacks
     networks = {"generator": build_generator(config.model, num_classes, data.crop_size, data.aspect_ratio)}
     if "encoder" in states:
         if not config.model.use_encoder:

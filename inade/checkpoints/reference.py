@@ -1,4 +1,4 @@
-"""Map the authors' PyTorch state dicts (INADE / SPADE releases) onto our networks.
+"""Map the authors' PyTorch state dicts (INADE / SPADE / CLADE releases) onto our networks.
 
 Names mostly agree by construction; what differs is listed in ``_RENAMES``.
 Linear weights are stored [out, in] by PyTorch and [in, out] by Paddle.
@@ -18,6 +18,13 @@ _RENAMES = (
     # batch-norm running statistics
     (re.compile(r"\.running_mean$"), "._mean"),
     (re.compile(r"\.running_var$"), "._variance"),
+    # CLADE: the class tables live in a ClassAffine module, the positional-map
+    # convs beside them, the instance-edge conv in the norm
+    (re.compile(r"\.class_specified_affine\.weight$"), ".class_weight"),
+    (re.compile(r"\.class_specified_affine\.bias$"), ".class_bias"),
+    (re.compile(r"\.class_specified_affine\.dist_conv_w\."), ".position_scale."),
+    (re.compile(r"\.class_specified_affine\.dist_conv_b\."), ".position_shift."),
+    (re.compile(r"\.inst_conv\."), ".edge_conv."),
     # INADE class tables (SPADE norms have no direct weight/bias)
     (re.compile(r"(\.norm_[01s])\.weight$"), r"\1.class_weight"),
     (re.compile(r"(\.norm_[01s])\.bias$"), r"\1.class_bias"),

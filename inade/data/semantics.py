@@ -22,11 +22,14 @@ def label_onehot(label: paddle.Tensor, num_classes: int) -> paddle.Tensor:
     return F.one_hot(label[:, 0].astype("int64"), num_classes).transpose([0, 3, 1, 2])
 
 
-def semantic_input(label: paddle.Tensor, instance: paddle.Tensor, label_nc: int, contain_dontcare: bool) -> paddle.Tensor:
+def semantic_input(label: paddle.Tensor, instance: paddle.Tensor, label_nc: int, contain_dontcare: bool,
+                   edges: bool = True) -> paddle.Tensor:
     """One-hot labels (+ the don't-care channel) with the instance edge map
-    appended last: [B, label_nc (+1) + 1, H, W]."""
+    appended last: [B, label_nc (+1) + 1, H, W]; without ``edges`` (models
+    trained with the reference's --no_instance) [B, label_nc (+1), H, W]."""
     num_classes = label_nc + (1 if contain_dontcare else 0)
-    return paddle.concat([label_onehot(label, num_classes), instance_edges(instance)], axis=1)
+    onehot = label_onehot(label, num_classes)
+    return paddle.concat([onehot, instance_edges(instance)], axis=1) if edges else onehot
 
 
 def instance_onehot(instance: paddle.Tensor, num_instances: int) -> paddle.Tensor:

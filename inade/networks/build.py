@@ -21,6 +21,7 @@ def build_generator(model, num_classes: int, crop_size: int, aspect_ratio: float
         param_free_norm=model.param_free_norm,
         use_z=model.use_encoder,
         positional=model.clade_positional,
+        instance_edges=model.instance_edges,
     )
 
 
@@ -35,5 +36,6 @@ def build_encoder(model, crop_size: int):
 
 
 def build_discriminator(model, num_classes: int) -> MultiscaleDiscriminator:
-    # semantic one-hot + instance edges + RGB image
-    return MultiscaleDiscriminator(num_classes + 1 + 3, ndf=model.ndf, n_layers=model.n_layers_d, num_d=model.num_d)
+    # semantic one-hot (+ instance edges) + RGB image
+    semantic_nc = num_classes + (1 if model.instance_edges else 0)
+    return MultiscaleDiscriminator(semantic_nc + 3, ndf=model.ndf, n_layers=model.n_layers_d, num_d=model.num_d)

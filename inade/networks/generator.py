@@ -42,6 +42,8 @@ class Generator(nn.Layer):
         use_z: start from the image noise z through a linear layer (always for
             INADE; SPADE with its VAE encoder); otherwise from the downsampled map.
         positional: CLADE with the intra-class positional map as one more input.
+        instance_edges: the semantic map ends with the instance edge channel
+            (false for models trained with the reference's --no_instance).
     """
 
     def __init__(
@@ -58,13 +60,15 @@ class Generator(nn.Layer):
         use_z: bool = True,
         use_spectral: bool = True,
         positional: bool = False,
+        instance_edges: bool = True,
     ):
         super().__init__()
         if positional and norm_mode != "clade":
             raise ValueError(f"the intra-class positional map belongs to CLADE, not norm_mode {norm_mode!r}")
         self.positional = positional
         self.num_classes = num_classes
-        self.semantic_nc = num_classes + 1
+        self.instance_edges = instance_edges
+        self.semantic_nc = num_classes + (1 if instance_edges else 0)
         self.norm_mode = norm_mode
         self.noise_nc = noise_nc
         self.z_dim = z_dim
@@ -83,11 +87,11 @@ class Generator(nn.Layer):
 
         def make_norm(channels):
             return make_conditional_norm(
-                norm_mode, channels, num_classes, self.semantic_nc, noise_nc, param_free_norm, positional
+                norm_mode, channels, num_classes, self.semantic_nc, noise_nc, param_free_norm, positional, instance_edges
             )
 
         def block(fin, fout):
-            return ResnetBlock(fin, fout, make_norm, use_spectral, extra_channels=1 if norm_mode == "clade" else 0)
+            return ResnetBlock(fin, fout, make_norm, use_spectral, extra_channels=1 if norm_mode == "clade" and instance_edges else 0)
 
         self.head_0 = block(16 * ngf, 16 * ngf)
         self.G_middle_0 = block(16 * ngf, 16 * ngf)
@@ -106,8 +110,8 @@ class Generator(nn.Layer):
     def check_inputs(self, semantics, instances, instance_noise, z, positional=None):
         if semantics.ndim != 4 or semantics.shape[1] != self.semantic_nc:
             raise ValueError(
-                f"semantic map must be [B, {self.semantic_nc}, H, W] ({self.num_classes} class channels + "
-                f"instance edges), got shape {list(semantics.shape)}"
+                f"semantic map must be [B, {self.semantic_nc}, H, W] ({self.num_classes} class channels"
+                f"{' + instance edges' if self.instance_edges else ''}), got shape {list(semantics.shape)}"
             )
         if self.norm_mode == "inade":
             if instances is None:

@@ -86,7 +86,7 @@ class Synthesizer:
     def _tensors(self, scene: Scene, batch: int):
         label = paddle.to_tensor(np.repeat(scene.label[None, None], batch, 0))
         instance = paddle.to_tensor(np.repeat(scene.instance[None, None], batch, 0))
-        semantics = semantic_input(label, instance, self.label_nc, self.contain_dontcare)
+        semantics = semantic_input(label, instance, self.label_nc, self.contain_dontcare, self.generator.instance_edges)
         return semantics, instance_onehot(instance, len(scene.instance_ids))
 
     def _positional(self, scene: Scene):

@@ -197,7 +197,8 @@ class Training:
                 instance = paddle.to_tensor(np.asarray(batch["instance"]))
                 image = paddle.to_tensor(np.asarray(batch["image"]))
                 num_instances = int(np.asarray(batch["instance_ids"]).shape[1])
-                semantics = semantic_input(label, instance, self.dataset.label_nc, self.dataset.contain_dontcare)
+                semantics = semantic_input(label, instance, self.dataset.label_nc, self.dataset.contain_dontcare,
+                                           self.generator.instance_edges)
                 instances = instance_onehot(instance, num_instances)
                 positional = None
                 if self.generator.positional:

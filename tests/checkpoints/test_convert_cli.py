@@ -131,3 +131,71 @@ def test_fine_tune_a_converted_release_with_train(fixtures_dir, tmp_path):
     assert result.iteration == 2 and result.status == "finished"
     after = load_checkpoint(str(out / "checkpoints" / "latest.pdckpt"))
     assert after["iteration"] == 2 and not np.array_equal(np.asarray(after["generator"]["conv_img.weight"]), np.asarray(before))
+
+
+# Our parameter names -> the CLADE/SPADE releases' (the inverse of inade.checkpoints.reference),
+# to write a release-style checkpoint from a network built here.
+_RELEASE_NAMES = (
+    (".class_weight", ".class_specified_affine.weight"),
+    (".class_bias", ".class_specified_affine.bias"),
+    (".position_scale.", ".class_specified_affine.dist_conv_w."),
+    (".position_shift.", ".class_specified_affine.dist_conv_b."),
+    (".edge_conv.", ".inst_conv."),
+    ("._mean", ".running_mean"),
+    ("._variance", ".running_var"),
+)
+
+
+def _write_release(generator, path):
+    from tests.io.torch_writer import tensors_of, write_zip
+
+    linear = {f"{name}.weight" for name, layer in generator.named_sublayers() if isinstance(layer, paddle.nn.Linear)}
+    state = {}
+    for name, value in generator.state_dict().items():
+        value = value.numpy()
+        if name in linear:
+            value = np.ascontiguousarray(value.T)
+        for ours, theirs in _RELEASE_NAMES:
+            name = name.replace(ours, theirs)
+        state[name] = value
+    write_zip(path, tensors_of(state)[0])
+
+
+@pytest.mark.parametrize("mode,edges,positional,use_z", [
+    ("clade", True, True, False),   # CLADE with instances and its positional map (Cityscapes-like)
+    ("clade", False, False, True),  # --no_instance (ADE20K-like), trained with the image encoder
+    ("spade", False, False, False),  # SPADE's ADE20K release has no edge channel either
+])
+def test_clade_and_no_instance_releases_convert_with_their_options_detected(tmp_path, mode, edges, positional, use_z):
+    from inade.data.positional import positional_maps
+    from inade.data.semantics import semantic_input
+    from inade.networks.generator import Generator
+
+    paddle.seed(3)
+    generator = Generator(6, norm_mode=mode, ngf=4, z_dim=16, crop_size=64, use_z=use_z, positional=positional,
+                          instance_edges=edges)
+    for name, value in generator.state_dict().items():  # no parameter left at an initial zero or one
+        if "position_" in name or "class_bias" in name or "_mean" in name:
+            value.set_value(paddle.uniform(value.shape, min=-0.5, max=0.5))
+    generator.eval()
+    (tmp_path / "release").mkdir()
+    _write_release(generator, str(tmp_path / "release" / "latest_net_G.pth"))
+    done = convert(str(tmp_path / "release"), tmp_path / "out", "--norm-mode", mode, "-o", "data.label_nc=6",
+                   "-o", "model.ngf=4", "-o", "model.z_dim=16", "-o", "data.crop_size=64")
+    assert done.returncode == 0, done.stderr
+    state = load_checkpoint(os.path.join(tmp_path, "out", "checkpoints", "latest.pdckpt"))
+    model = state["config"]["model"]
+    assert (model["instance_edges"], model["clade_positional"], model["use_encoder"]) == (edges, positional, use_z)
+    converted = build_generator(from_dict(Config, state["config"]).model, 6, 64, 1.0)
+    converted.set_state_dict(state["generator"])
+    converted.eval()
+    rng = np.random.default_rng(0)
+    label = paddle.to_tensor(rng.integers(0, 6, (1, 1, 64, 64)))
+    semantics = semantic_input(label, label, 6, False, edges)
+    maps = paddle.to_tensor(positional_maps(label.numpy())) if positional else None
+    z = paddle.to_tensor(rng.standard_normal((1, 16)).astype("float32")) if use_z else None
+    with paddle.no_grad():
+        np.testing.assert_array_equal(converted(semantics, z=z, positional=maps).numpy(),
+                                      generator(semantics, z=z, positional=maps).numpy())
+    wrong = convert(str(tmp_path / "release"), tmp_path / "wrong", "-o", "data.label_nc=6")
+    assert wrong.returncode == 2 and f"is a {mode.upper()} generator" in wrong.stderr

@@ -191,3 +191,11 @@ def test_clade_with_its_positional_map_trains_samples_and_exports(tmp_path):
         np.testing.assert_allclose(ours, theirs, atol=1e-5)
     with pytest.raises(ConfigError, match="clade_positional needs norm_mode clade"):
         load_config(write_config(tmp_path, tmp_path / "run2", model={"clade_positional": True}))
+
+
+def test_models_without_the_instance_edge_channel_train(tmp_path):
+    config = load_config(write_config(tmp_path, tmp_path / "run", model={"norm_mode": "spade", "instance_edges": False},
+                                      optim={"iterations": 1}, logging={"image_every": 1}))
+    assert train(config).status == "finished"
+    weights, _ = generator_weights(tmp_path / "run")
+    assert weights["head_0.norm_0.mlp_shared.0.weight"].shape[1] == 6  # the 6 classes, no edge channel
