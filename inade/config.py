@@ -172,11 +172,17 @@ class ModelConfig:
     # The instance edge channel of the semantic input; false = the reference's --no_instance
     # (its ADE20K models). INADE needs instances, the edges are optional for every mode.
     instance_edges: bool = True
+    # Attentive Normalization (Wang et al. 2020) as a baseline component: in the
+    # generator after the last block whose output is this many pixels wide (None:
+    # off), and/or in each discriminator's first layer; with n learned entities.
+    attentive_norm_width: Optional[int] = None
+    attentive_norm_discriminator: bool = False
+    attentive_norm_entities: int = 16
 
     def __post_init__(self):
         if self.clade_positional and self.norm_mode != "clade":
             raise ValueError(f"model.clade_positional needs norm_mode clade, not {self.norm_mode!r}")
-        for name in ("ngf", "ndf", "noise_nc", "z_dim", "num_d", "n_layers_d"):
+        for name in ("ngf", "ndf", "noise_nc", "z_dim", "num_d", "n_layers_d", "attentive_norm_entities"):
             if getattr(self, name) < 1:
                 raise ValueError(f"model.{name} must be positive, got {getattr(self, name)}")
 
@@ -193,9 +199,11 @@ class LossConfig:
     # its photo after average pooling by l1_pool. Needs model.use_encoder.
     lambda_l1: float = 0.0
     l1_pool: int = 4
+    # weight of the Attentive Normalization layers' entity orthogonality regulariser
+    lambda_an: float = 0.01
 
     def __post_init__(self):
-        for name in ("lambda_feat", "lambda_vgg", "lambda_kld", "lambda_l1"):
+        for name in ("lambda_feat", "lambda_vgg", "lambda_kld", "lambda_l1", "lambda_an"):
             if getattr(self, name) < 0:
                 raise ValueError(f"loss.{name} must be >= 0, got {getattr(self, name)}")
         if self.l1_pool < 1:

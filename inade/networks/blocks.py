@@ -34,6 +34,7 @@ class ResnetBlock(nn.Layer):
         """``extra_channels``: channels a norm appends to its output (CLADE's edge channel)."""
         super().__init__()
         self.learned_shortcut = fin != fout
+        self.fout = fout
         fmid = min(fin, fout)
         extra = extra_channels
         self.conv_0 = maybe_spectral(nn.Conv2D(fin + extra, fmid, 3, padding=1), use_spectral)

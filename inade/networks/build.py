@@ -22,6 +22,8 @@ def build_generator(model, num_classes: int, crop_size: int, aspect_ratio: float
         use_z=model.use_encoder,
         positional=model.clade_positional,
         instance_edges=model.instance_edges,
+        attentive_norm_width=model.attentive_norm_width,
+        attentive_norm_entities=model.attentive_norm_entities,
     )
 
 
@@ -38,4 +40,5 @@ def build_encoder(model, crop_size: int):
 def build_discriminator(model, num_classes: int) -> MultiscaleDiscriminator:
     # semantic one-hot (+ instance edges) + RGB image
     semantic_nc = num_classes + (1 if model.instance_edges else 0)
-    return MultiscaleDiscriminator(semantic_nc + 3, ndf=model.ndf, n_layers=model.n_layers_d, num_d=model.num_d)
+    return MultiscaleDiscriminator(semantic_nc + 3, attentive_norm_entities=model.attentive_norm_entities
+                                   if model.attentive_norm_discriminator else None, ndf=model.ndf, n_layers=model.n_layers_d, num_d=model.num_d)

@@ -5,6 +5,7 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
+from ..layers.attentive_norm import AttentiveNorm
 from ..layers.resize import resize_nearest
 from .blocks import ResnetBlock, make_conditional_norm
 from .init import init_weights
@@ -44,6 +45,8 @@ class Generator(nn.Layer):
         positional: CLADE with the intra-class positional map as one more input.
         instance_edges: the semantic map ends with the instance edge channel
             (false for models trained with the reference's --no_instance).
+        attentive_norm_width: apply an AttentiveNorm layer (n = attentive_norm_entities)
+            after the last block whose output has this width; None for none.
     """
 
     def __init__(
@@ -61,6 +64,8 @@ class Generator(nn.Layer):
         use_spectral: bool = True,
         positional: bool = False,
         instance_edges: bool = True,
+        attentive_norm_width: int | None = None,
+        attentive_norm_entities: int = 16,
     ):
         super().__init__()
         if positional and norm_mode != "clade":
@@ -105,7 +110,29 @@ class Generator(nn.Layer):
             self.up_4 = block(ngf, ngf // 2)
             final_nc = ngf // 2
         self.conv_img = nn.Conv2D(final_nc, 3, 3, padding=1)
+        self.attentive_after = None
+        if attentive_norm_width is not None:
+            self.attentive_after, channels = self._attentive_position(attentive_norm_width)
+            self.attentive_norm = AttentiveNorm(channels, attentive_norm_entities)
         init_weights(self)
+
+    def _block_outputs(self):
+        """(block name, output width, output channels) in forward order."""
+        width, blocks = self.latent_hw[1], []
+        names = ["head_0", "G_middle_0", "G_middle_1", "up_0", "up_1", "up_2", "up_3"]
+        names += ["up_4"] if self.num_upsampling_layers == "most" else []
+        for name in names:
+            if name != "head_0" and (name != "G_middle_1" or self.num_upsampling_layers in ("more", "most")):
+                width *= 2
+            blocks.append((name, width, getattr(self, name).fout))
+        return blocks
+
+    def _attentive_position(self, width: int):
+        at_width = [(name, channels) for name, w, channels in self._block_outputs() if w == width]
+        if not at_width:
+            widths = sorted({w for _, w, _ in self._block_outputs()})
+            raise ValueError(f"attentive_norm_width {width} is not a width the generator's blocks produce: {widths}")
+        return at_width[-1]
 
     def check_inputs(self, semantics, instances, instance_noise, z, positional=None):
         if semantics.ndim != 4 or semantics.shape[1] != self.semantic_nc:
@@ -154,11 +181,10 @@ class Generator(nn.Layer):
         def up(t):
             return F.interpolate(t, scale_factor=2, mode="nearest")
 
-        x = self.head_0(x, *cond)
-        x = self.G_middle_0(up(x), *cond)
-        if self.num_upsampling_layers in ("more", "most"):
-            x = up(x)
-        x = self.G_middle_1(x, *cond)
-        for name in ("up_0", "up_1", "up_2", "up_3") + (("up_4",) if self.num_upsampling_layers == "most" else ()):
-            x = getattr(self, name)(up(x), *cond)
+        for name, _, _ in self._block_outputs():
+            if name != "head_0" and (name != "G_middle_1" or self.num_upsampling_layers in ("more", "most")):
+                x = up(x)
+            x = getattr(self, name)(x, *cond)
+            if name == self.attentive_after:
+                x = self.attentive_norm(x)
         return paddle.tanh(self.conv_img(F.leaky_relu(x, 0.2)))

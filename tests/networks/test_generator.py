@@ -149,3 +149,20 @@ def test_folding_spectral_norm_keeps_eval_outputs():
     np.testing.assert_allclose(folded(semantics, instances, noise, z).numpy(),
                                generator(semantics, instances, noise, z).numpy(), atol=1e-6)
     assert any(name.endswith("weight_orig") for name in generator.state_dict())  # the original is untouched
+
+
+def test_attentive_norm_in_the_generator_starts_as_the_identity_and_checks_its_width():
+    from inade.layers import AttentiveNorm
+
+    paddle.seed(0)
+    plain = Generator(6, norm_mode="spade", ngf=4, crop_size=64, use_z=False).eval()
+    with_an = Generator(6, norm_mode="spade", ngf=4, crop_size=64, use_z=False, attentive_norm_width=32).eval()
+    assert with_an.attentive_after == "up_2" and isinstance(with_an.attentive_norm, AttentiveNorm)
+    assert with_an.attentive_norm.region_gamma.shape[1] == 8  # up_2's output channels: 2 * ngf
+    with_an.set_state_dict(plain.state_dict())  # every weight but the new layer's
+    semantics = paddle.to_tensor(np.eye(7, dtype="float32")[np.random.default_rng(0).integers(0, 7, (1, 64, 64))]
+                                 .transpose(0, 3, 1, 2))
+    with paddle.no_grad():  # rho starts at 0: the layer adds nothing until trained
+        np.testing.assert_allclose(with_an(semantics).numpy(), plain(semantics).numpy(), atol=1e-6)
+    with pytest.raises(ValueError, match=r"attentive_norm_width 48 is not a width the generator's blocks produce: \[2, 4, 8, 16, 32, 64\]"):
+        Generator(6, norm_mode="spade", ngf=4, crop_size=64, use_z=False, attentive_norm_width=48)

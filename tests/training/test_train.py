@@ -199,3 +199,15 @@ def test_models_without_the_instance_edge_channel_train(tmp_path):
     assert train(config).status == "finished"
     weights, _ = generator_weights(tmp_path / "run")
     assert weights["head_0.norm_0.mlp_shared.0.weight"].shape[1] == 6  # the 6 classes, no edge channel
+
+
+def test_attentive_normalization_trains_in_generator_and_discriminator_with_its_regulariser(tmp_path):
+    config = load_config(write_config(tmp_path, tmp_path / "run", optim={"iterations": 2}, logging={"image_every": 1},
+                                      model={"norm_mode": "spade", "use_encoder": False, "attentive_norm_width": 16,
+                                             "attentive_norm_discriminator": True, "attentive_norm_entities": 4}))
+    result = train(config)
+    assert result.status == "finished" and {"AN_G", "AN_D"} <= set(result.last_losses)
+    _, state = generator_weights(tmp_path / "run")
+    assert any(k.startswith("attentive_norm.") for k in state["generator"])
+    assert all(f"scales.{i}.layers.0.attentive_norm.region_gamma" in state["discriminator"] for i in range(2))
+    assert float(np.asarray(state["generator"]["attentive_norm.residual_weight"]).reshape(-1)[0]) != 0.0
