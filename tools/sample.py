@@ -6,6 +6,8 @@
   redraw a class     ... --styles S.json --resample-class car --num 4
   copy a style       ... --styles S.json --reference PHOTO --reference-label RL --reference-instance RI --copy 26001:26003
   reconstruct        ... --reference PHOTO_OF_L --reconstruct
+  new image noise    ... --styles S.json --resample-noise --num 4
+  image style (SPADE/CLADE with their encoder) ... --reference PHOTO --copy-image
   interpolate        ... --interpolate A.json B.json --steps 8
 
 Instance ids are the raw values of your instance map. --label may be a folder
@@ -80,6 +82,13 @@ def run(synth, scene, args):
         reference = synth.scene(args.reference_label, args.reference_instance)
         seeds = [None] if args.mean else [args.seed + k for k in range(args.num)]
         styles = [synth.copy_style(scene, base, reference, args.reference, _pairs(args.copy), s) for s in seeds]
+    elif args.resample_noise:
+        styles = [synth.resample_image_noise(base, args.seed + k) for k in range(args.num)]
+    elif args.copy_image:
+        if not args.reference:
+            raise InadeError("--copy-image needs --reference PHOTO")
+        seeds = [None] if args.mean else [args.seed + k for k in range(args.num)]
+        styles = [synth.copy_image_style(base, args.reference, s) for s in seeds]
     elif args.reconstruct:
         if not args.reference:
             raise InadeError("--reconstruct needs --reference, the photo of this label map")
@@ -109,6 +118,9 @@ def main(argv=None):
     parser.add_argument("--reference-instance", help="the reference photo's instance map")
     parser.add_argument("--copy", help="SRC_ID:DST_ID[,...]: give target instances a reference instance's style")
     parser.add_argument("--reconstruct", action="store_true", help="every instance takes its own photo's style")
+    parser.add_argument("--resample-noise", action="store_true", help="redraw the image-level noise z only")
+    parser.add_argument("--copy-image", action="store_true",
+                        help="SPADE/CLADE with an image encoder: take the --reference photo's image-level style")
     parser.add_argument("--mean", action="store_true", help="with --copy/--reconstruct: the distribution's mean")
     parser.add_argument("--interpolate", nargs=2, metavar=("A", "B"), help="two style files")
     parser.add_argument("--steps", type=int, default=8, help="images along an interpolation")

@@ -99,8 +99,24 @@ class Synthesizer:
         # One generator per (seed, instance): an instance's code does not depend on the others.
         return np.random.default_rng([seed, 0, int(raw_id)]).standard_normal((2, self.generator.noise_nc)).astype(np.float32)
 
+    def _image_code(self, seed: int) -> np.ndarray:
+        return np.random.default_rng([seed, 1]).standard_normal(self.generator.z_dim).astype(np.float32)
+
+    @property
+    def per_instance_styles(self) -> bool:
+        """INADE draws a style per instance; SPADE and CLADE have one image-level z."""
+        return self.generator.norm_mode == "inade"
+
+    def _require_instance_styles(self, operation: str) -> None:
+        if not self.per_instance_styles:
+            raise InadeError(
+                f"{operation} needs per-instance styles, which this {self.generator.norm_mode.upper()} model does not "
+                "have: its style is one image-level code (use resample_image_noise / copy_image_style, "
+                "or --resample-noise / --copy-image on the command line)"
+            )
+
     def random_styles(self, scene: Scene, seed: int) -> Styles:
-        z = np.random.default_rng([seed, 1]).standard_normal(self.generator.z_dim).astype(np.float32)
+        z = self._image_code(seed)
         noise = {int(i): self._code(seed, i) for i in scene.instance_ids}
         classes = {int(i): int(c) for i, c in zip(scene.instance_ids, scene.instance_classes)}
         return Styles(z, noise, classes, seed, self.class_names)
@@ -138,6 +154,7 @@ class Synthesizer:
 
     def resample(self, scene: Scene, styles: Styles, ids, seed: int) -> Styles:
         """Redraw the listed instances' codes; everything else stays."""
+        self._require_instance_styles("resampling instances")
         scene.check_ids(ids)
         out = styles.copy()
         for raw_id in ids:
@@ -147,9 +164,37 @@ class Synthesizer:
     def resample_class(self, scene: Scene, styles: Styles, cls_or_name, seed: int) -> Styles:
         return self.resample(scene, styles, scene.ids_of_class(cls_or_name), seed)
 
+    def resample_image_noise(self, styles: Styles, seed: int) -> Styles:
+        """A new image-level code z; every instance keeps its code."""
+        if not self.generator.use_z:
+            raise InadeError("this model takes no image noise (trained without its image encoder): "
+                             "its output depends on the label map alone")
+        out = styles.copy()
+        out.z = self._image_code(seed)
+        return out
+
+    def encode_image(self, image):
+        """The image-level style distribution of a photo (SPADE/CLADE with
+        GauGAN's encoder): (mu [z_dim], logvar [z_dim])."""
+        if self.per_instance_styles or self.encoder is None:
+            raise InadeError("copying an image-level style needs a SPADE or CLADE model trained with its image "
+                             "encoder; INADE models copy styles per instance (copy_style / --copy)")
+        photo = paddle.to_tensor(load_image(image, self.size)[None])
+        with paddle.no_grad():
+            mu, logvar = (t.numpy()[0] for t in self.encoder(photo))
+        return mu, logvar
+
+    def copy_image_style(self, styles: Styles, reference_image, seed=None) -> Styles:
+        """z from the reference photo's encoded distribution (its mean when seed is None)."""
+        mu, logvar = self.encode_image(reference_image)
+        out = styles.copy()
+        out.z = mu if seed is None else (mu + np.exp(0.5 * logvar) * self._image_code(seed)).astype(np.float32)
+        return out
+
     def encode(self, scene: Scene, image) -> dict:
         """Per-instance style distributions of a photo of ``scene``:
         raw id -> (mu [2, nc], logvar [2, nc])."""
+        self._require_instance_styles("encoding instance styles")
         if self.encoder is None:
             raise InadeError("this model has no style encoder (model.use_encoder is false)")
         photo = paddle.to_tensor(load_image(image, self.size)[None])
@@ -184,7 +229,10 @@ class Synthesizer:
         return out
 
     def reconstruct(self, scene: Scene, image, styles: Styles | None = None, seed=None) -> Styles:
-        """Every instance takes the style encoded from its own photo."""
+        """Every instance takes the style encoded from its own photo (SPADE and
+        CLADE: the image takes its photo's image-level style)."""
+        if not self.per_instance_styles:
+            return self.copy_image_style(styles or self.random_styles(scene, 0), image, seed)
         out = (styles or self.random_styles(scene, 0)).copy()
         for raw_id, (mu, logvar) in self.encode(scene, image).items():
             out.noise[raw_id] = self._from_distribution(mu, logvar, seed, raw_id)

@@ -34,3 +34,13 @@ def scene_files(tmp_path_factory):
         Image.fromarray(photo).save(paths["photo"])
         files.append(paths)
     return files
+
+
+@pytest.fixture(scope="session")
+def tiny_spade_run(tmp_path_factory):
+    """A tiny SPADE + image encoder (GauGAN) model, a few iterations."""
+    folder = tmp_path_factory.mktemp("tiny_spade")
+    config = write_config(folder, folder / "run", model={"norm_mode": "spade", "use_encoder": True},
+                          optim={"iterations": 2}, logging={"image_every": 0, "checkpoint_every": 100})
+    train(load_config(config))
+    return str(folder / "run")
