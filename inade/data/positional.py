@@ -12,8 +12,8 @@ def class_positional_map(label: np.ndarray, ignore: int | None = None) -> np.nda
     Every connected region (8-connectivity) of every class gets its pixels'
     offsets from the region's centroid, each axis divided by the region's
     largest absolute offset on that axis, so values lie in [-1, 1] whatever
-    the region's size. Pixels of the ``ignore`` class stay 0 (the authors skip
-    their datasets' unlabelled value the same way).
+    the region's size. Pixels of the ``ignore`` class stay 0 (see
+    ``unmapped_class``).
     """
     label = np.asarray(label)
     height, width = label.shape
@@ -34,6 +34,20 @@ def class_positional_map(label: np.ndarray, ignore: int | None = None) -> np.nda
             np.maximum.at(reach, region - 1, np.abs(offset))
             offsets[axis, inside] = offset / (reach[region - 1] + 1e-5)
     return offsets.reshape(2, height, width).astype(np.float32)
+
+
+def unmapped_class(data_cfg, label_nc: int, contain_dontcare: bool) -> int | None:
+    """The class whose pixels the authors leave out of the positional map: they
+    skip raw label value 0 of the label files. That is class 0 for datasets
+    whose labels start at 0 (Cityscapes' "unlabeled", but also COCO-Stuff's
+    "person"; kept so that converted CLADE-ICPE models see the maps they were
+    trained with), and the don't-care class where raw 0 means unlabelled (ADE20K)."""
+    from .formats import FORMATS
+
+    offset = FORMATS[data_cfg.type].label_offset if data_cfg.type in FORMATS else 0
+    if offset == 0:
+        return 0
+    return label_nc if contain_dontcare else None
 
 
 def positional_maps(labels: np.ndarray, ignore: int | None = None) -> np.ndarray:

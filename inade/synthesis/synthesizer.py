@@ -15,7 +15,7 @@ import paddle
 
 from ..config import Config, from_dict
 from ..data.classes import CLASS_NAMES
-from ..data.positional import positional_maps
+from ..data.positional import positional_maps, unmapped_class
 from ..data.semantics import instance_onehot, semantic_input
 from ..errors import CheckpointError, InadeError
 from ..networks.build import build_encoder, build_generator
@@ -92,7 +92,8 @@ class Synthesizer:
     def _positional(self, scene: Scene):
         if not self.generator.positional:
             return None
-        return paddle.to_tensor(positional_maps(scene.label[None, None], self.label_nc if self.contain_dontcare else None))
+        ignore = unmapped_class(self.config.data, self.label_nc, self.contain_dontcare)
+        return paddle.to_tensor(positional_maps(scene.label[None, None], ignore))
 
     # --- styles ---------------------------------------------------------
     def _code(self, seed: int, raw_id: int) -> np.ndarray:

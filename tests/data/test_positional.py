@@ -33,3 +33,12 @@ def test_batches_and_translation_invariance():
     a, b = positional_maps(label), positional_maps(shifted)
     assert a.shape == (1, 2, 8, 8) and a.dtype == np.float32
     np.testing.assert_allclose(a[0][:, label[0, 0] == 1], b[0][:, shifted[0, 0] == 1], atol=1e-6)
+
+
+def test_the_class_left_out_is_the_raw_label_zero_of_each_format():
+    from inade.data.config import DataConfig
+    from inade.data.positional import unmapped_class
+
+    assert unmapped_class(DataConfig(type="cityscapes"), 35, False) == 0
+    assert unmapped_class(DataConfig(type="coco"), 182, True) == 0  # raw 0 is "person" there
+    assert unmapped_class(DataConfig(type="ade20k"), 150, True) == 150  # raw 0 maps to don't care
