@@ -37,9 +37,30 @@ def segmentation(args):
     return scores
 
 
+def compare(synths, args, inception):
+    from inade.data.procedural import ProceduralDataset
+    from inade.evaluation import evaluate_procedural
+    from inade.evaluation.report import comparison_figure, comparison_table, save_json
+
+    sizes = {name: synth.size for name, synth in synths.items()}
+    if len(set(sizes.values())) > 1:
+        raise InadeError(f"models to compare must have one image size, got {sizes}")
+    results = {name: evaluate_procedural(synth, args.layouts, args.samples, args.seed, inception)
+               for name, synth in synths.items()}
+    print(comparison_table(results))
+    if args.out:
+        save_json(results, os.path.join(args.out, "comparison.json"))
+        size = next(iter(synths.values())).size[1]
+        comparison_figure(synths, ProceduralDataset(size=size, num_samples=4, seed=args.seed),
+                          os.path.join(args.out, "comparison.png"), samples=3)
+        print(f"wrote {args.out}/comparison.json and {args.out}/comparison.png")
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", help="run folder or checkpoint file")
+    parser.add_argument("--checkpoint", nargs="+", metavar="[NAME=]PATH",
+                        help="run folder or checkpoint file; several (optionally named) for a side-by-side comparison")
     parser.add_argument("--procedural", action="store_true", help="oracle metrics on the procedural dataset")
     parser.add_argument("--layouts", type=int, default=12, help="label maps to evaluate")
     parser.add_argument("--samples", type=int, default=4, help="images per label map")
@@ -68,14 +89,19 @@ def main(argv=None):
     from inade.evaluation.report import sample_figure, save_json, table
     from inade.synthesis import Synthesizer
 
-    synth = Synthesizer.load(args.checkpoint)
-    if synth.config.data.type != "procedural":
-        raise InadeError(f"--procedural needs a model of the procedural data, this one is {synth.config.data.type!r}")
+    synths = {}
+    for entry in args.checkpoint:
+        name, _, path = entry.rpartition("=") if "=" in entry and not os.path.exists(entry) else ("", "", entry)
+        synths[name or os.path.basename(os.path.normpath(path))] = synth = Synthesizer.load(path)
+        if synth.config.data.type != "procedural":
+            raise InadeError(f"--procedural needs a model of the procedural data, {path} is of {synth.config.data.type!r}")
     inception = None
     if args.inception_weights:
         from inade.metrics.inception import load_fid_inception
 
         inception = load_fid_inception(args.inception_weights)
+    if len(synths) > 1:
+        return compare(synths, args, inception)
     result = evaluate_procedural(synth, args.layouts, args.samples, args.seed, inception)
     print(table(result))
     if args.out:

@@ -33,18 +33,48 @@ def table(result: dict) -> str:
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows)
 
 
+def comparison_table(results: dict) -> str:
+    """Several models' procedural results side by side: each measure as the
+    ratio generated / real (reconstruction: error / real spread), real alongside."""
+    from .procedural import THRESHOLDS
+
+    names = list(results)
+    first = results[names[0]]
+    rows = [("measure", "real", *names, "bound")]
+    for key, ratio_name in (("miou", "semantic_miou"), ("diversity", "instance_diversity"),
+                            ("independence", "instance_independence"), ("reconstruction_error", "reconstruction_error")):
+        real = first["real"].get("class_spread" if key == "reconstruction_error" else key)
+        cells = [f"{results[n]['ratios'][ratio_name]:.3f}" if ratio_name in results[n]["ratios"] else "-" for n in names]
+        sign = "<=" if ratio_name == "reconstruction_error" else ">="
+        rows.append((f"{key} (ratio)", f"{real:.4f}", *cells, f"{sign} {THRESHOLDS[ratio_name]}"))
+    for key in ("style_distance_to_real", "pixel_l1", "fid", "kid"):
+        if all(key in results[n]["generated"] for n in names):
+            real = first["real"].get(key)
+            rows.append((key, "" if real is None else f"{real:.4f}",
+                         *(f"{results[n]['generated'][key]:.4f}" for n in names), ""))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows)
+
+
 def save_json(result: dict, path: str) -> None:
     atomic_write_text(path, json.dumps(result, indent=1))
 
 
 def sample_figure(synth, dataset, path: str, layouts=(0, 1, 2, 3), samples: int = 4, seed: int = 0) -> None:
     """Rows: label map | real photo | generated samples."""
+    comparison_figure({"model": synth}, dataset, path, layouts, samples, seed)
+
+
+def comparison_figure(synths: dict, dataset, path: str, layouts=(0, 1, 2, 3), samples: int = 4, seed: int = 0) -> None:
+    """Rows: label map | real photo | each model's samples in turn (same seeds)."""
     rows = []
     for index in layouts:
         label, raw, _, _ = dataset.layout(index)
-        scene = synth.scene(label, raw, name=f"layout {index}")
-        images, _ = synth.sample(scene, samples, seed=seed + index * 100)
         real = dataset.generate(index)["image"]
-        rows.append([colorize_labels(np.asarray(label), dataset.label_nc), to_uint8_image(real)]
-                    + [to_uint8_image(im) for im in images])
+        row = [colorize_labels(np.asarray(label), dataset.label_nc), to_uint8_image(real)]
+        for synth in synths.values():
+            scene = synth.scene(label, raw, name=f"layout {index}")
+            images, _ = synth.sample(scene, samples, seed=seed + index * 100)
+            row += [to_uint8_image(im) for im in images]
+        rows.append(row)
     save_png(path, grid(rows))

@@ -47,3 +47,16 @@ def test_fid_and_kid_join_the_procedural_evaluation(tiny_run):
     inception.eval()
     result = evaluate_procedural(Synthesizer.load(tiny_run), num_layouts=2, samples=2, inception=inception)
     assert result["generated"]["fid"] > 0 and np.isfinite(result["generated"]["kid"])
+
+
+def test_several_models_side_by_side(tiny_run, tiny_spade_run, tmp_path):
+    done = subprocess.run([sys.executable, TOOL, "--procedural", "--checkpoint", f"INADE={tiny_run}",
+                           f"SPADE+VAE={tiny_spade_run}", "--layouts", "2", "--samples", "2", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    header = done.stdout.splitlines()[0].split()
+    assert header == ["measure", "real", "INADE", "SPADE+VAE", "bound"]
+    results = json.loads((tmp_path / "comparison.json").read_text())
+    assert set(results) == {"INADE", "SPADE+VAE"} and results["INADE"]["real"] == results["SPADE+VAE"]["real"]
+    # label | real | 3 samples per model, at 32 pixels with 2-pixel gaps
+    assert Image.open(tmp_path / "comparison.png").size[0] == 8 * 32 + 9 * 2
