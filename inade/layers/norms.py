@@ -33,6 +33,32 @@ def class_rows(table: paddle.Tensor, segmap: paddle.Tensor) -> paddle.Tensor:
     return rows.reshape([batch, table.shape[1], height, width])
 
 
+def class_instance_pairs(segmap, instances, num_classes: int):
+    """The (class, instance) combinations of a layout, for InadeNorm.
+
+    segmap [B, >=L, H, W] and instances [B, K, H, W] one-hot -> (masks
+    [B, P, H, W] one-hot over the P combinations present, pair_class [P],
+    pair_instance [P]). A pixel without a class or instance gets index L or K
+    (a zero row in the norm). Computed once per generator forward: every norm
+    then modulates with one [2C, P] x [P, HW] product instead of six products
+    over L classes and K instances, and the result is the same bit for bit.
+    """
+    batch, num_instances, height, width = instances.shape
+    classes = segmap[:, :num_classes]
+    class_index = paddle.where(classes.sum(1) > 0, classes.argmax(1), paddle.full_like(classes[:, 0], num_classes, "int64"))
+    instance_index = paddle.where(instances.sum(1) > 0, instances.argmax(1),
+                                  paddle.full_like(instances[:, 0], num_instances, "int64"))  # [B, H, W]
+    pair = class_index * (num_instances + 1) + instance_index
+    values, first, inverse = paddle.unique(pair, return_index=True, return_inverse=True)  # [P], [P], [B*H*W]
+    # A comparison rather than one_hot, and gathers rather than integer division:
+    # P is only known at run time in exported graphs, and Paddle Inference's CPU
+    # kernels mishandle integer floor_divide there.
+    pair_ids = paddle.arange(paddle.shape(values)[0], dtype="int64").reshape([1, -1, 1, 1])
+    masks = inverse.astype("int64").reshape([batch, 1, height, width]) == pair_ids  # [B, P, H, W]
+    return (masks.astype(segmap.dtype), paddle.gather(class_index.flatten(), first),
+            paddle.gather(instance_index.flatten(), first))
+
+
 class InadeNorm(nn.Layer):
     """Instance-adaptive denormalization.
 
@@ -45,7 +71,10 @@ class InadeNorm(nn.Layer):
         beta  = class_weight1(s) * u1(m) + class_bias1(s)
         out   = gamma * norm(x) + beta
 
-    where (s) picks each pixel's class row and (m) its instance row.
+    where (s) picks each pixel's class row and (m) its instance row. Both
+    only depend on the pixel's (class, instance) combination, so gamma and
+    beta are built per combination present and spread over the image with
+    one product (see class_instance_pairs).
     """
 
     def __init__(self, channels: int, num_classes: int, noise_nc: int, param_free_norm: str = "batch"):
@@ -61,25 +90,30 @@ class InadeNorm(nn.Layer):
         )
         self.fc_noise = nn.Linear(noise_nc, channels)
 
-    def forward(self, x, segmap, instances, instance_noise, positional=None):
+    def forward(self, x, segmap, instances, instance_noise, positional=None, pairs=None):
         """x [B, C, H, W]; segmap [B, >=L, h, w] (channels past L, e.g. the edge
-        map, are ignored); instances [B, K, h, w] one-hot; instance_noise [B, K, 2, noise_nc]."""
+        map, are ignored) and instances [B, K, h, w], both one-hot; instance_noise
+        [B, K, 2, noise_nc]; ``pairs`` from class_instance_pairs when the caller
+        has them already."""
         normalized = self.param_free_norm(x)
-        height, width = x.shape[2:]
-        classes = resize_nearest(segmap[:, : self.num_classes], (height, width))
-        masks = resize_nearest(instances, (height, width))
-        batch, num_instances = masks.shape[:2]
-        flat_masks = masks.reshape([batch, num_instances, height * width])  # [B, K, HW]
+        batch, channels, height, width = x.shape
+        masks, pair_class, pair_instance = pairs if pairs is not None else class_instance_pairs(
+            segmap, instances, self.num_classes)
+        masks = resize_nearest(masks, (height, width))
+        num_pairs = masks.shape[1]
+        tables = paddle.concat([self.class_weight, self.class_bias], axis=2)  # [L, C, 4]: w0 w1 b0 b1
+        tables = paddle.concat([tables, paddle.zeros([1, channels, 4], tables.dtype)])  # + "no class"
+        rows = paddle.gather(tables, pair_class).transpose([0, 2, 1])  # [P, 4, C]
         noise_rows = self.fc_noise(instance_noise)  # [B, K, 2, C]
+        noise_rows = paddle.concat([noise_rows, paddle.zeros([batch, 1, 2, channels], noise_rows.dtype)], axis=1)
+        noise_rows = paddle.gather(noise_rows, pair_instance, axis=1)  # [B, P, 2, C]: + "no instance"
+        flat_masks = masks.reshape([batch, num_pairs, height * width])  # [B, P, HW]
 
-        def modulation(path):
-            per_instance = paddle.matmul(noise_rows[:, :, path], flat_masks, transpose_x=True)  # [B, C, HW]
-            per_instance = per_instance.reshape([batch, self.channels, height, width])
-            return class_rows(self.class_weight[:, :, path], classes) * per_instance + class_rows(
-                self.class_bias[:, :, path], classes
-            )
+        def spread(path):  # gamma (path 0) or beta (1) of every pixel: [B, C, H, W]
+            per_pair = rows[:, path] * noise_rows[:, :, path] + rows[:, 2 + path]  # [B, P, C]
+            return paddle.matmul(per_pair, flat_masks, transpose_x=True).reshape([batch, channels, height, width])
 
-        return modulation(0) * normalized + modulation(1)
+        return spread(0) * normalized + spread(1)
 
 
 class SpadeNorm(nn.Layer):
@@ -98,7 +132,7 @@ class SpadeNorm(nn.Layer):
         self.mlp_gamma = nn.Conv2D(self.hidden_channels, channels, kernel_size, padding=pad)
         self.mlp_beta = nn.Conv2D(self.hidden_channels, channels, kernel_size, padding=pad)
 
-    def forward(self, x, segmap, instances=None, instance_noise=None, positional=None):
+    def forward(self, x, segmap, instances=None, instance_noise=None, positional=None, pairs=None):
         normalized = self.param_free_norm(x)
         hidden = self.mlp_shared(resize_nearest(segmap, x.shape[2:]))
         return normalized * (1 + self.mlp_gamma(hidden)) + self.mlp_beta(hidden)
@@ -133,7 +167,7 @@ class CladeNorm(nn.Layer):
             self.position_scale = nn.Conv2D(2, 1, 1, weight_attr=zero, bias_attr=zero)
             self.position_shift = nn.Conv2D(2, 1, 1, weight_attr=zero, bias_attr=zero)
 
-    def forward(self, x, segmap, instances=None, instance_noise=None, positional=None):
+    def forward(self, x, segmap, instances=None, instance_noise=None, positional=None, pairs=None):
         normalized = self.param_free_norm(x)
         segmap = resize_nearest(segmap, x.shape[2:])
         classes = paddle.argmax(segmap[:, : self.num_classes], axis=1)  # [B, H, W]

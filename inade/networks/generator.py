@@ -6,6 +6,7 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 
 from ..layers.attentive_norm import AttentiveNorm
+from ..layers.norms import class_instance_pairs
 from ..layers.resize import resize_nearest
 from .blocks import ResnetBlock, make_conditional_norm
 from .init import init_weights
@@ -176,7 +177,8 @@ class Generator(nn.Layer):
             x = self.fc(resize_nearest(semantics, (height, width)))
         if self.norm_mode == "inade" and instance_noise is None:
             instance_noise = sample_instance_noise(batch, instances.shape[1], self.noise_nc, semantics.dtype)
-        cond = (semantics, instances, instance_noise, positional)
+        pairs = class_instance_pairs(semantics, instances, self.num_classes) if self.norm_mode == "inade" else None
+        cond = (semantics, instances, instance_noise, positional, pairs)
 
         def up(t):
             return F.interpolate(t, scale_factor=2, mode="nearest")

@@ -109,3 +109,27 @@ def test_clade_positional_map_rescales_gamma_and_beta_per_pixel():
     beta = norm.class_bias.numpy()[labels].transpose(0, 3, 1, 2)
     normalized = paddle.nn.functional.instance_norm(x, eps=1e-5).numpy()
     np.testing.assert_allclose(out, normalized * gamma * scale + beta * shift, atol=1e-5)
+
+
+def test_inade_norm_pixels_without_an_instance_take_the_class_offset_only():
+    from inade.layers.norms import class_instance_pairs
+
+    rng = np.random.default_rng(5)
+    norm = InadeNorm(channels=3, num_classes=2, noise_nc=4, param_free_norm="instance")
+    norm.class_bias.set_value(paddle.to_tensor(rng.standard_normal((2, 3, 2)).astype("float32")))
+    x = rng.standard_normal((1, 3, 4, 4)).astype("float32")
+    labels = np.zeros((1, 4, 4), np.int64)
+    labels[:, 2:] = 1
+    segmap = _onehot(labels, 2)
+    instances = _onehot(np.zeros((1, 4, 4), np.int64), 2)
+    instances[:, :, :, 0] = 0  # the first column belongs to no instance
+    inputs = [paddle.to_tensor(a) for a in (x, segmap, instances, rng.standard_normal((1, 2, 2, 4)).astype("float32"))]
+    masks, pair_class, pair_instance = class_instance_pairs(inputs[1], inputs[2], 2)
+    # (class, instance) combinations present: (0, 0), (0, none), (1, 0), (1, none)
+    assert sorted(zip(pair_class.numpy().tolist(), pair_instance.numpy().tolist())) == [(0, 0), (0, 2), (1, 0), (1, 2)]
+    assert masks.shape == [1, 4, 4, 4] and float(masks.sum()) == 16
+    out = norm(*inputs).numpy()
+    normalized = (x - x.mean(axis=(2, 3), keepdims=True)) / np.sqrt(x.var(axis=(2, 3), keepdims=True) + 1e-5)
+    bias = norm.class_bias.numpy()[labels[0, :, 0]]  # [4 rows, C, 2]
+    expected = bias[:, :, 0].T[None] * normalized[:, :, :, 0] + bias[:, :, 1].T[None]
+    np.testing.assert_allclose(out[:, :, :, 0], expected, atol=1e-5)
