@@ -178,11 +178,12 @@ class ModelConfig:
     attentive_norm_width: Optional[int] = None
     attentive_norm_discriminator: bool = False
     attentive_norm_entities: int = 16
+    spade_hidden: int = 128  # hidden channels of SPADE norms (fixed at 128 in the reference)
 
     def __post_init__(self):
         if self.clade_positional and self.norm_mode != "clade":
             raise ValueError(f"model.clade_positional needs norm_mode clade, not {self.norm_mode!r}")
-        for name in ("ngf", "ndf", "noise_nc", "z_dim", "num_d", "n_layers_d", "attentive_norm_entities"):
+        for name in ("ngf", "ndf", "noise_nc", "z_dim", "num_d", "n_layers_d", "attentive_norm_entities", "spade_hidden"):
             if getattr(self, name) < 1:
                 raise ValueError(f"model.{name} must be positive, got {getattr(self, name)}")
 

@@ -73,7 +73,10 @@ def detect_generator_options(state: dict, mode: str, num_classes: int) -> dict:
     if not use_z:  # the first conv reads the whole semantic map
         edges = state["fc.weight"].shape[1] == num_classes + 1
     positional = any(".dist_conv_w." in k for k in state)
-    return {"use_z": use_z, "instance_edges": edges, "clade_positional": positional}
+    options = {"use_z": use_z, "instance_edges": edges, "clade_positional": positional}
+    if mode == "spade":
+        options["spade_hidden"] = int(state["head_0.norm_0.mlp_shared.0.weight"].shape[0])
+    return options
 
 
 def convert_release(source, config: Config, out_dir: str) -> dict:
@@ -103,6 +106,7 @@ def convert_release(source, config: Config, out_dir: str) -> dict:
     config.model.use_encoder = "encoder" in states if mode == "inade" else options["use_z"]
     config.model.instance_edges = options["instance_edges"]
     config.model.clade_positional = options["clade_positional"]
+    config.model.spade_hidden = options.get("spade_hidden", config.model.spade_hidden)
     if not config.model.use_encoder:
         config.loss.lambda_l1 = 0.0  # a reconstruction term needs the encoder this release lacks
     networks = {"generator": build_generator(config.model, num_classes, data.crop_size, data.aspect_ratio)}

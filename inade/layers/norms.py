@@ -120,10 +120,11 @@ class SpadeNorm(nn.Layer):
     """Spatially-adaptive denormalization (SPADE): gamma and beta from a small
     conv net over the semantic map; out = norm(x) * (1 + gamma) + beta."""
 
-    hidden_channels = 128  # fixed in the reference release
-
-    def __init__(self, channels: int, semantic_nc: int, param_free_norm: str = "batch", kernel_size: int = 3):
+    def __init__(self, channels: int, semantic_nc: int, param_free_norm: str = "batch", kernel_size: int = 3,
+                 hidden_channels: int = 128):
+        """hidden_channels: 128 in the reference release (fixed there)."""
         super().__init__()
+        self.hidden_channels = hidden_channels
         self.param_free_norm = make_param_free_norm(param_free_norm, channels)
         pad = kernel_size // 2
         self.mlp_shared = nn.Sequential(

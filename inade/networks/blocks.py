@@ -11,12 +11,12 @@ NORM_MODES = ("inade", "spade", "clade")
 
 def make_conditional_norm(
     norm_mode: str, channels: int, num_classes: int, semantic_nc: int, noise_nc: int, param_free_norm: str,
-    positional: bool = False, instance_edges: bool = True,
+    positional: bool = False, instance_edges: bool = True, spade_hidden: int = 128,
 ) -> nn.Layer:
     if norm_mode == "inade":
         return InadeNorm(channels, num_classes, noise_nc, param_free_norm)
     if norm_mode == "spade":
-        return SpadeNorm(channels, semantic_nc, param_free_norm)
+        return SpadeNorm(channels, semantic_nc, param_free_norm, hidden_channels=spade_hidden)
     if norm_mode == "clade":
         return CladeNorm(channels, num_classes, param_free_norm, instance_edges=instance_edges, positional=positional)
     raise ValueError(f"norm_mode must be one of {NORM_MODES}, got {norm_mode!r}")

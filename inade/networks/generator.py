@@ -46,6 +46,7 @@ class Generator(nn.Layer):
         positional: CLADE with the intra-class positional map as one more input.
         instance_edges: the semantic map ends with the instance edge channel
             (false for models trained with the reference's --no_instance).
+        spade_hidden: hidden channels of SPADE norms (128 in the reference).
         attentive_norm_width: apply an AttentiveNorm layer (n = attentive_norm_entities)
             after the last block whose output has this width; None for none.
     """
@@ -67,6 +68,7 @@ class Generator(nn.Layer):
         instance_edges: bool = True,
         attentive_norm_width: int | None = None,
         attentive_norm_entities: int = 16,
+        spade_hidden: int = 128,
     ):
         super().__init__()
         if positional and norm_mode != "clade":
@@ -93,7 +95,8 @@ class Generator(nn.Layer):
 
         def make_norm(channels):
             return make_conditional_norm(
-                norm_mode, channels, num_classes, self.semantic_nc, noise_nc, param_free_norm, positional, instance_edges
+                norm_mode, channels, num_classes, self.semantic_nc, noise_nc, param_free_norm, positional, instance_edges,
+                spade_hidden,
             )
 
         def block(fin, fout):

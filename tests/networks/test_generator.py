@@ -166,3 +166,12 @@ def test_attentive_norm_in_the_generator_starts_as_the_identity_and_checks_its_w
         np.testing.assert_allclose(with_an(semantics).numpy(), plain(semantics).numpy(), atol=1e-6)
     with pytest.raises(ValueError, match=r"attentive_norm_width 48 is not a width the generator's blocks produce: \[2, 4, 8, 16, 32, 64\]"):
         Generator(6, norm_mode="spade", ngf=4, crop_size=64, use_z=False, attentive_norm_width=48)
+
+
+def test_spade_hidden_width_is_configurable_and_read_back_from_releases():
+    narrow = Generator(6, norm_mode="spade", ngf=4, crop_size=64, use_z=False, spade_hidden=8)
+    assert narrow.head_0.norm_0.mlp_shared[0].weight.shape == [8, 7, 3, 3]
+    from inade.checkpoints.convert import detect_generator_options
+
+    state = {k: v.numpy() for k, v in narrow.state_dict().items()}
+    assert detect_generator_options(state, "spade", 6)["spade_hidden"] == 8
