@@ -1,0 +1,223 @@
+"""What the web page can do, without HTTP: one Session per browser tab, each a
+scene with its current styles (and optionally a reference photo)."""
+from __future__ import annotations
+
+import base64
+import io
+import os
+import secrets
+import tempfile
+import threading
+import warnings
+
+import numpy as np
+from PIL import Image
+
+from ..data.readers import read_index_map, read_rgb
+from ..errors import InadeError
+from ..visuals import colorize_labels, label_palette, to_uint8_image
+
+MAX_SESSIONS = 64
+
+
+def png_data_url(picture: np.ndarray) -> str:
+    buffer = io.BytesIO()
+    Image.fromarray(picture).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def decode_upload(upload: dict, what: str, reader):
+    """An uploaded file {"name", "data": data URL or base64} read by ``reader``
+    (read_index_map or read_rgb), with errors naming the uploaded file."""
+    if not isinstance(upload, dict) or "data" not in upload:
+        raise InadeError(f"no {what} file was sent")
+    name = os.path.basename(str(upload.get("name") or what + ".png"))
+    data = str(upload["data"])
+    try:
+        payload = base64.b64decode(data.split(",", 1)[1] if data.startswith("data:") else data, validate=True)
+    except (ValueError, IndexError):
+        raise InadeError(f"{name}: the upload is not valid base64 data") from None
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, name)
+        with open(path, "wb") as f:
+            f.write(payload)
+        try:
+            return reader(path) if reader is read_rgb else reader(path, what)
+        except InadeError as error:
+            raise InadeError(str(error).replace(path, name)) from None
+
+
+class Session:
+    """A scene, its styles and the seeds drawn so far; every operation returns
+    the state the page shows."""
+
+    def __init__(self, synth, scene, seed: int = 0, notes=()):
+        self.synth = synth
+        self.scene = scene
+        self.next_seed = seed + 1
+        self.styles = synth.random_styles(scene, seed)
+        self.reference = None  # (scene, photo uint8) of the reference photo
+        self.notes = list(notes)
+        self.image = None
+
+    def _seed(self) -> int:
+        self.next_seed += 1
+        return self.next_seed - 1
+
+    def instance_at(self, scene, x: float, y: float) -> int:
+        """The raw id of the instance under (x, y), in the map's pixels."""
+        height, width = scene.instance.shape
+        col, row = int(x), int(y)
+        if not (0 <= col < width and 0 <= row < height):
+            raise InadeError(f"({col}, {row}) is outside the {width}x{height} map")
+        return int(scene.instance_ids[scene.instance[row, col]])
+
+    def render(self) -> np.ndarray:
+        self.image = to_uint8_image(self.synth.render(self.scene, [self.styles])[0])
+        return self.image
+
+    def resample_at(self, x, y) -> int:
+        raw_id = self.instance_at(self.scene, x, y)
+        self.styles = self.synth.resample(self.scene, self.styles, [raw_id], self._seed())
+        return raw_id
+
+    def resample_class(self, cls) -> None:
+        self.styles = self.synth.resample_class(self.scene, self.styles, cls, self._seed())
+
+    def new_image_noise(self) -> None:
+        self.styles = self.synth.resample_image_noise(self.styles, self._seed())
+
+    def set_reference(self, scene, photo: np.ndarray) -> None:
+        self.reference = (scene, photo)
+
+    def copy_at(self, ref_x, ref_y, x, y) -> tuple[int, int]:
+        if self.reference is None:
+            raise InadeError("choose a reference photo first")
+        reference, photo = self.reference
+        source = self.instance_at(reference, ref_x, ref_y)
+        target = self.instance_at(self.scene, x, y)
+        self.styles = self.synth.copy_style(self.scene, self.styles, reference, photo, [(source, target)])
+        return source, target
+
+    def view(self) -> dict:
+        """What the page shows: images as data URLs and the instance list."""
+        scene = self.scene
+        image = self.image if self.image is not None else self.render()
+        state = {
+            "image": png_data_url(image),
+            "label": png_data_url(colorize_labels(scene.label, self.synth.label_nc)),
+            "size": list(scene.label.shape),
+            "instances": [{"id": int(i), "class": int(c), "class_name": scene.class_name(int(c))}
+                          for i, c in zip(scene.instance_ids, scene.instance_classes)],
+            "notes": self.notes,
+            "per_instance": self.synth.per_instance_styles,
+        }
+        if self.reference is not None:
+            state["reference"] = png_data_url(self.reference[1])
+        return state
+
+
+class Studio:
+    """The sessions of one server and the model they share."""
+
+    def __init__(self, synth, examples=None):
+        self.synth = synth
+        self.examples = examples if examples is not None else builtin_examples(synth)
+        self.sessions: dict[str, Session] = {}
+        self.lock = threading.Lock()  # one generator forward at a time
+
+    def info(self) -> dict:
+        count = self.synth.label_nc + (1 if self.synth.contain_dontcare else 0)
+        palette = label_palette(count)
+        return {
+            "size": list(self.synth.size),
+            "classes": [{"id": c, "name": self.synth.class_names[c] if self.synth.class_names and c < len(self.synth.class_names)
+                         else f"class {c}", "color": "#%02x%02x%02x" % tuple(palette[c])} for c in range(count)],
+            "examples": [name for name, _ in self.examples],
+            "per_instance": self.synth.per_instance_styles,
+        }
+
+    def session(self, token) -> Session:
+        if token not in self.sessions:
+            raise InadeError("this page's session has expired: load a label map again")
+        return self.sessions[token]
+
+    def scene_from(self, request: dict, prefix: str = ""):
+        """A scene from an example index, uploaded files, or painted class ids."""
+        notes = []
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            if request.get(prefix + "example") is not None:
+                index = int(request[prefix + "example"])
+                if not 0 <= index < len(self.examples):
+                    raise InadeError(f"example {index} does not exist; there are {len(self.examples)}")
+                name, (label, instance, photo) = self.examples[index]
+                scene = self.synth.scene(label, instance, name=name)
+            elif request.get(prefix + "painted") is not None:
+                painted = request[prefix + "painted"]
+                ids = np.asarray(painted.get("ids", []), dtype=np.int64)
+                height, width = int(painted.get("height", 0)), int(painted.get("width", 0))
+                if ids.size != height * width or ids.size == 0:
+                    raise InadeError(f"the painted map has {ids.size} pixels, not {width}x{height}")
+                scene = self.synth.scene(ids.reshape(height, width), None, name="painted map")
+                photo = None
+            else:
+                label = decode_upload(request.get(prefix + "label"), "label", read_index_map)
+                instance = request.get(prefix + "instance")
+                instance = decode_upload(instance, "instance", read_index_map) if instance else None
+                name = os.path.basename(str(request[prefix + "label"].get("name") or "label map"))
+                scene = self.synth.scene(label, instance, name=name)
+                photo = None
+        notes += [str(w.message) for w in caught]
+        return scene, photo, notes
+
+    def open(self, request: dict) -> tuple[str, dict]:
+        scene, _, notes = self.scene_from(request)
+        token = secrets.token_hex(8)
+        with self.lock:
+            session = Session(self.synth, scene, int(request.get("seed", 0)), notes)
+            session.render()
+            if len(self.sessions) >= MAX_SESSIONS:  # the oldest tab's state goes first
+                self.sessions.pop(next(iter(self.sessions)))
+            self.sessions[token] = session
+        return token, session.view()
+
+    def act(self, token: str, action: str, request: dict) -> dict:
+        session = self.session(token)
+        with self.lock:
+            if action == "resample":
+                session.resample_at(request["x"], request["y"])
+            elif action == "resample_class":
+                session.resample_class(request["class"])
+            elif action == "new_noise":
+                session.new_image_noise()
+            elif action == "reference":
+                scene, photo, notes = self.scene_from(request, "reference_")
+                if photo is None:
+                    photo = decode_upload(request.get("reference_photo"), "photo", read_rgb)
+                session.set_reference(scene, photo)
+                session.notes = notes
+                return session.view()
+            elif action == "copy":
+                session.copy_at(request["ref_x"], request["ref_y"], request["x"], request["y"])
+            else:
+                raise InadeError(f"unknown action {action!r}")
+            session.notes = []
+            session.render()
+        return session.view()
+
+
+def builtin_examples(synth, count: int = 6):
+    """Label maps (with their photos) to start from when the model is of the
+    procedural data; none otherwise."""
+    if synth.config.data.type != "procedural":
+        return []
+    from ..data.procedural import ProceduralDataset
+
+    dataset = ProceduralDataset(size=synth.size[1], num_samples=count, seed=2024)
+    examples = []
+    for index in range(count):
+        label, raw_instance, _, _ = dataset.layout(index)
+        photo = to_uint8_image(dataset.generate(index)["image"])
+        examples.append((f"procedural scene {index}", (label, raw_instance, photo)))
+    return examples
