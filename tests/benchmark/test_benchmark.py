@@ -32,13 +32,16 @@ def test_flops_include_the_encoder_heads_and_the_inade_norm_products():
         (encoder.layer1, 16), (encoder.layer2, 8), (encoder.layer3, 4), (encoder.layer4, 2), (encoder.middle, 2),
         (encoder.up1, 4), (encoder.up2, 8), (encoder.up3, 16)))
     assert count_flops(encoder, image, instances) == body + heads
-    # every counted term (convs, the z layer, the norms' per-pixel products) grows with the pixel count
+    # convs, the z layer and the norms' per-pixel products grow with the pixel count;
+    # the noise layers (per instance: batch 2, 4 instances, 2 paths) do not
     counts = []
     for size in (32, 64):
         setting_at = setting.__class__(**{**setting.__dict__, "crop_size": size})
         semantics, instances, _ = synthetic_inputs(setting_at)
-        counts.append(count_flops(Generator(4, ngf=4, noise_nc=4, crop_size=size), semantics, instances))
-    assert counts[1] == 4 * counts[0]
+        generator = Generator(4, ngf=4, noise_nc=4, crop_size=size)
+        counts.append(count_flops(generator, semantics, instances))
+    per_instance = sum(2 * 2 * 4 * 2 * 4 * layer.channels for layer in generator.sublayers() if hasattr(layer, "fc_noise"))
+    assert counts[1] == 4 * counts[0] - 3 * per_instance
 
 
 def test_synthetic_layouts_have_exactly_the_instances_asked_for():
