@@ -23,9 +23,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     from inade.app import make_server
-    from inade.synthesis import Synthesizer
-
     from inade.errors import InadeError
+    from inade.synthesis import Synthesizer
 
     synth = Synthesizer.load(args.checkpoint)
     try:

@@ -74,10 +74,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         url = urlparse(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_REQUEST_BYTES:
-            return self._json(413, {"error": f"the upload is {length // 1024 // 1024} MB; the limit is "
-                                             f"{MAX_REQUEST_BYTES // 1024 // 1024} MB"})
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            return self._json(400, {"error": "bad request: the Content-Length header is not a number"})
+        limit = self.studio.max_upload_bytes
+        if length > limit:
+            # the body is left unread: close the connection rather than parse it as the next request
+            message = (f"the upload is {length / 2**20:.1f} MB; the limit is {limit / 2**20:.0f} MB "
+                       "(files travel base64-encoded, a third larger)")
+            return self._send(413, json.dumps({"error": message}).encode("utf-8"), "application/json",
+                              [("Connection", "close")])
         try:
             request = json.loads(self.rfile.read(length) or b"{}")
             if not isinstance(request, dict):
@@ -96,10 +103,13 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(500, {"error": f"internal error: {type(error).__name__}: {error}"})
 
 
-def make_server(synth, host: str = "127.0.0.1", port: int = 7860, examples=None) -> ThreadingHTTPServer:
+def make_server(synth, host: str = "127.0.0.1", port: int = 7860, examples=None,
+                max_upload_bytes: int = MAX_REQUEST_BYTES) -> ThreadingHTTPServer:
     """A server (not yet serving) for ``synth``; port 0 picks a free port
-    (read it back from server.server_address)."""
-    handler = type("Handler", (_Handler,), {"studio": Studio(synth, examples)})
+    (read it back from server.server_address). ``examples``: [(name, (label,
+    instance, photo uint8))] for the page's lists; by default built-in
+    procedural scenes when the model is of the procedural data."""
+    handler = type("Handler", (_Handler,), {"studio": Studio(synth, examples, max_upload_bytes)})
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     return server

@@ -13,8 +13,10 @@ import warnings
 import numpy as np
 from PIL import Image
 
+from ..data.instances import instances_from_components
 from ..data.readers import read_index_map, read_rgb
 from ..errors import InadeError
+from ..synthesis.scene import _label_rules
 from ..visuals import colorize_labels, label_palette, to_uint8_image
 
 MAX_SESSIONS = 64
@@ -72,12 +74,18 @@ class Session:
             raise InadeError(f"({col}, {row}) is outside the {width}x{height} map")
         return int(scene.instance_ids[scene.instance[row, col]])
 
+    def instance_by_id(self, raw_id) -> int:
+        self.scene.check_ids([int(raw_id)])
+        return int(raw_id)
+
     def render(self) -> np.ndarray:
         self.image = to_uint8_image(self.synth.render(self.scene, [self.styles])[0])
         return self.image
 
-    def resample_at(self, x, y) -> int:
-        raw_id = self.instance_at(self.scene, x, y)
+    def resample_at(self, x, y, raw_id=None) -> int:
+        """Redraw the instance under (x, y), or the one named by raw_id (the
+        page's instance list)."""
+        raw_id = self.instance_by_id(raw_id) if raw_id is not None else self.instance_at(self.scene, x, y)
         self.styles = self.synth.resample(self.scene, self.styles, [raw_id], self._seed())
         return raw_id
 
@@ -99,6 +107,12 @@ class Session:
         self.styles = self.synth.copy_style(self.scene, self.styles, reference, photo, [(source, target)])
         return source, target
 
+    def copy_image_at(self) -> None:
+        """SPADE/CLADE with GauGAN's encoder: the whole reference photo's style."""
+        if self.reference is None:
+            raise InadeError("choose a reference photo first")
+        self.styles = self.synth.copy_image_style(self.styles, self.reference[1])
+
     def view(self) -> dict:
         """What the page shows: images as data URLs and the instance list."""
         scene = self.scene
@@ -107,8 +121,8 @@ class Session:
             "image": png_data_url(image),
             "label": png_data_url(colorize_labels(scene.label, self.synth.label_nc)),
             "size": list(scene.label.shape),
-            "instances": [{"id": int(i), "class": int(c), "class_name": scene.class_name(int(c))}
-                          for i, c in zip(scene.instance_ids, scene.instance_classes)],
+            "instances": [{"id": int(i), "class": int(c), "class_name": "don't care" if c == self.synth.label_nc
+                           else scene.class_name(int(c))} for i, c in zip(scene.instance_ids, scene.instance_classes)],
             "notes": self.notes,
             "per_instance": self.synth.per_instance_styles,
         }
@@ -120,22 +134,59 @@ class Session:
 class Studio:
     """The sessions of one server and the model they share."""
 
-    def __init__(self, synth, examples=None):
+    def __init__(self, synth, examples=None, max_upload_bytes: int = 20 * 1024 * 1024):
         self.synth = synth
+        self.max_upload_bytes = max_upload_bytes
         self.examples = examples if examples is not None else builtin_examples(synth)
         self.sessions: dict[str, Session] = {}
         self.lock = threading.Lock()  # one generator forward at a time
 
+    def paintable_classes(self) -> int:
+        """Class ids the palette offers: don't care (id label_nc) only when the
+        dataset has a raw label value to write it as."""
+        _, dontcare_value = _label_rules(self.synth.config.data, self.synth.label_nc, self.synth.contain_dontcare)
+        return self.synth.label_nc + (1 if self.synth.contain_dontcare and dontcare_value is not None else 0)
+
+    def class_label(self, cls: int) -> str:
+        names = self.synth.class_names
+        if cls == self.synth.label_nc:
+            return "don't care"
+        return names[cls] if names and cls < len(names) else f"class {cls}"
+
     def info(self) -> dict:
-        count = self.synth.label_nc + (1 if self.synth.contain_dontcare else 0)
-        palette = label_palette(count)
+        count = self.paintable_classes()
+        palette = label_palette(self.synth.label_nc + 1)
         return {
             "size": list(self.synth.size),
-            "classes": [{"id": c, "name": self.synth.class_names[c] if self.synth.class_names and c < len(self.synth.class_names)
-                         else f"class {c}", "color": "#%02x%02x%02x" % tuple(palette[c])} for c in range(count)],
+            "classes": [{"id": c, "name": self.class_label(c), "color": "#%02x%02x%02x" % tuple(palette[c])}
+                        for c in range(count)],
             "examples": [name for name, _ in self.examples],
             "per_instance": self.synth.per_instance_styles,
+            "image_encoder": not self.synth.per_instance_styles and self.synth.encoder is not None,
+            "max_upload_bytes": self.max_upload_bytes,
         }
+
+    def painted_scene(self, painted):
+        """A painted map of class ids: written as the dataset's raw label values
+        (ADE20K counts from 1, COCO's don't care is 255, ...) so that it goes
+        through the same checks as a file, and one instance per connected region
+        of a class, which is what a painter means by two separate blobs."""
+        if not isinstance(painted, dict):
+            raise InadeError("the painted map must be {ids, height, width}")
+        ids = np.asarray(painted.get("ids", []), dtype=np.int64)
+        height, width = int(painted.get("height", 0)), int(painted.get("width", 0))
+        if ids.size != height * width or ids.size == 0:
+            raise InadeError(f"the painted map has {ids.size} pixels, not {width}x{height}")
+        classes = ids.reshape(height, width)
+        count = self.paintable_classes()
+        bad = classes[(classes < 0) | (classes >= count)]
+        if bad.size:
+            raise InadeError(f"the painted map has class {int(bad[0])}; this model has classes 0..{count - 1}")
+        offset, dontcare_value = _label_rules(self.synth.config.data, self.synth.label_nc, self.synth.contain_dontcare)
+        # (with no raw don't-care value, paintable_classes() kept label_nc out of the map)
+        raw = np.where(classes == self.synth.label_nc, dontcare_value if dontcare_value is not None else -1,
+                       classes + offset)
+        return self.synth.scene(raw, instances_from_components(classes), name="painted map")
 
     def session(self, token) -> Session:
         if token not in self.sessions:
@@ -154,13 +205,7 @@ class Studio:
                 name, (label, instance, photo) = self.examples[index]
                 scene = self.synth.scene(label, instance, name=name)
             elif request.get(prefix + "painted") is not None:
-                painted = request[prefix + "painted"]
-                ids = np.asarray(painted.get("ids", []), dtype=np.int64)
-                height, width = int(painted.get("height", 0)), int(painted.get("width", 0))
-                if ids.size != height * width or ids.size == 0:
-                    raise InadeError(f"the painted map has {ids.size} pixels, not {width}x{height}")
-                scene = self.synth.scene(ids.reshape(height, width), None, name="painted map")
-                photo = None
+                scene, photo = self.painted_scene(request[prefix + "painted"]), None
             else:
                 label = decode_upload(request.get(prefix + "label"), "label", read_index_map)
                 instance = request.get(prefix + "instance")
@@ -185,8 +230,14 @@ class Studio:
     def act(self, token: str, action: str, request: dict) -> dict:
         session = self.session(token)
         with self.lock:
+            if action == "label_ids":  # the current map's class ids, to paint over it
+                return {"ids": session.scene.label.ravel().tolist(), "height": int(session.scene.label.shape[0]),
+                        "width": int(session.scene.label.shape[1])}
             if action == "resample":
-                session.resample_at(request["x"], request["y"])
+                if request.get("id") is not None:
+                    session.resample_at(None, None, request["id"])
+                else:
+                    session.resample_at(request["x"], request["y"])
             elif action == "resample_class":
                 session.resample_class(request["class"])
             elif action == "new_noise":
@@ -200,6 +251,8 @@ class Studio:
                 return session.view()
             elif action == "copy":
                 session.copy_at(request["ref_x"], request["ref_y"], request["x"], request["y"])
+            elif action == "copy_image":
+                session.copy_image_at()
             else:
                 raise InadeError(f"unknown action {action!r}")
             session.notes = []

@@ -15,6 +15,7 @@ from PIL import Image
 
 from inade.app import make_server
 from inade.config import load_config
+from inade.errors import InadeError
 from inade.synthesis import Synthesizer
 from inade.training import train
 
@@ -25,7 +26,8 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def app(tmp_path_factory):
+    """(base URL, the Synthesizer it serves, its run folder) of a server on a free port."""
     folder = tmp_path_factory.mktemp("app")
     train(load_config(write_config(folder, folder / "run", optim={"iterations": 2},
                                    logging={"image_every": 0, "checkpoint_every": 100})))
@@ -38,9 +40,14 @@ def server(tmp_path_factory):
     httpd = make_server(synth, "127.0.0.1", 0)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", synth, str(folder / "run")
     httpd.shutdown()
     httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def server(app):
+    return app[0]
 
 
 def post(base, path, body):
@@ -66,6 +73,7 @@ def test_info_lists_classes_and_examples(server):
     with urllib.request.urlopen(server + "/api/info", timeout=30) as response:
         info = json.loads(response.read())
     assert info["size"] == [32, 32] and info["classes"][1]["name"] == "ground" and len(info["examples"]) == 6
+    assert len(info["classes"]) == 6 and info["per_instance"] and info["max_upload_bytes"] > 0
 
 
 def test_resampling_an_instance_changes_the_image_only_there(server):
@@ -84,41 +92,98 @@ def test_resampling_an_instance_changes_the_image_only_there(server):
     assert change[synth_mask].mean() > 3 * change[~synth_mask].mean(), (change[synth_mask].mean(), change[~synth_mask].mean())
 
 
-def _instance_mask(example, raw_id, size=32):
-    # the instance map of a built-in example, as the server builds it
+def _example(example, size=32):
+    # a built-in example's label, raw instance map and photo, as the server builds them
     from inade.data.procedural import ProceduralDataset
+    from inade.visuals import to_uint8_image
 
-    _, raw_instance, _, _ = ProceduralDataset(size=size, num_samples=6, seed=2024).layout(example)
-    return raw_instance == raw_id
+    dataset = ProceduralDataset(size=size, num_samples=6, seed=2024)
+    label, raw_instance, _, _ = dataset.layout(example)
+    return label, raw_instance, to_uint8_image(dataset.generate(example)["image"])
 
 
-def test_class_noise_copy_and_downloads(server):
+def _instance_mask(example, raw_id, size=32):
+    return _example(example, size)[1] == raw_id
+
+
+def test_redrawing_from_the_instance_list_changes_that_instance(server):
+    _, view = post(server, "/api/open", {"example": 3})
+    thing = next(inst for inst in view["instances"] if inst["class"] >= 2)
+    status, after = post(server, "/api/resample", {"session": view["session"], "id": thing["id"]})
+    assert status == 200, after
+    mask = _instance_mask(3, thing["id"])
+    change = np.abs(picture(after["image"]) - picture(view["image"])).sum(axis=2)
+    assert change[mask].mean() > 3 * change[~mask].mean()
+    status, error = post(server, "/api/resample", {"session": view["session"], "id": 987654})
+    assert status == 400 and "instance 987654 is not in" in error["error"] and thing["class_name"] in error["error"]
+
+
+def test_class_noise_copy_and_downloads(app, tmp_path):
+    from inade.synthesis import Styles
+
+    server, synth, _ = app
     _, view = post(server, "/api/open", {"example": 2})
     token = view["session"]
+    label, raw_instance, photo = _example(2)
     cls = next(inst["class"] for inst in view["instances"] if inst["class"] >= 2)
     status, by_class = post(server, "/api/resample_class", {"session": token, "class": cls})
-    assert status == 200 and not np.array_equal(picture(by_class["image"]), picture(view["image"]))
+    change = np.abs(picture(by_class["image"]) - picture(view["image"])).sum(axis=2)
+    assert status == 200 and change[label == cls].mean() > 3 * change[label != cls].mean()
     status, noised = post(server, "/api/new_noise", {"session": token})
     assert status == 200, noised
     status, referenced = post(server, "/api/reference", {"session": token, "reference_example": 2})
     assert status == 200 and "reference" in referenced
-    # copying an instance's style onto itself from its own photo: the clicked instance takes the encoded style
+    np.testing.assert_array_equal(picture(referenced["reference"]), photo)
+    with urllib.request.urlopen(f"{server}/api/download/styles?session={token}", timeout=30) as response:
+        (tmp_path / "before.json").write_bytes(response.read())
+    before = Styles.load(str(tmp_path / "before.json"))
+    # new image noise drew z only (the tiny model's 1x1 latent, instance-normalised,
+    # makes z invisible in its images, so the style file is what is checked)
+    first = synth.random_styles(synth.scene(label, raw_instance), 0)
+    assert not np.allclose(before.z, first.z) and before.z.shape == first.z.shape
+    for raw_id, cls_of in first.classes.items():  # and the class redraw touched that class only
+        assert np.array_equal(before.noise[raw_id], first.noise[raw_id]) == (cls_of != cls)
+    # a click on the reference and one on the image: the target takes the encoded mean of the source
+    target = int(raw_instance[30, 16])
     status, copied = post(server, "/api/copy", {"session": token, "ref_x": 16, "ref_y": 30, "x": 16, "y": 30})
     assert status == 200, copied
+    path = tmp_path / "styles.json"
     with urllib.request.urlopen(f"{server}/api/download/styles?session={token}", timeout=30) as response:
-        styles = json.loads(response.read())
-    assert set(styles["instances"]) == {str(inst["id"]) for inst in view["instances"]}
+        path.write_bytes(response.read())
+    styles = Styles.load(str(path), synth.class_names)
+    assert set(styles.noise) == {inst["id"] for inst in view["instances"]}
+    scene = synth.scene(label, raw_instance)
+    mean = synth.encode(scene, photo)[target][0]
+    np.testing.assert_allclose(styles.noise[target], mean, rtol=1e-6, atol=1e-6)
+    for raw_id in set(styles.noise) - {target}:
+        np.testing.assert_array_equal(styles.noise[raw_id], before.noise[raw_id])
+    assert not np.allclose(before.noise[target], mean)
+    # the style file reproduces the downloaded image bit for bit
     with urllib.request.urlopen(f"{server}/api/download/image?session={token}", timeout=30) as response:
-        np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(response.read())).convert("RGB")),
-                                      picture(copied["image"]))
+        downloaded = np.asarray(Image.open(io.BytesIO(response.read())).convert("RGB"))
+    np.testing.assert_array_equal(downloaded, picture(copied["image"]))
+    from inade.visuals import to_uint8_image
+
+    np.testing.assert_array_equal(to_uint8_image(synth.render(scene, [styles])[0]), downloaded)
+    # INADE has no image-level encoder: the page's one-click copy says so
+    status, error = post(server, "/api/copy_image", {"session": token})
+    assert status == 400 and "INADE models copy styles per instance" in error["error"]
 
 
 def test_painted_maps_and_wrong_uploads_get_readable_messages(server):
     ids = np.zeros((32, 32), np.int64)
     ids[16:] = 1
     ids[20:28, 4:12] = 3
+    ids[20:28, 20:28] = 3  # a second, separate box: its own instance
     status, view = post(server, "/api/open", {"painted": {"ids": ids.ravel().tolist(), "height": 32, "width": 32}})
-    assert status == 200 and {inst["class"] for inst in view["instances"]} == {0, 1, 3}
+    assert status == 200 and sorted(inst["class"] for inst in view["instances"]) == [0, 1, 3, 3]
+    from inade.visuals import colorize_labels
+
+    np.testing.assert_array_equal(picture(view["label"]), colorize_labels(ids, 6))
+    status, current = post(server, "/api/label_ids", {"session": view["session"]})
+    assert status == 200 and current["ids"] == ids.ravel().tolist() and "image" not in current
+    status, error = post(server, "/api/open", {"painted": {"ids": [7] * 1024, "height": 32, "width": 32}})
+    assert status == 400 and "class 7" in error["error"] and "0..5" in error["error"]
     rgb = np.zeros((32, 32, 3), np.uint8)
     rgb[..., 0] = 200
     status, error = post(server, "/api/open", {"label": png_upload("photo.png", rgb)})
@@ -131,18 +196,72 @@ def test_painted_maps_and_wrong_uploads_get_readable_messages(server):
     assert status == 400 and "session has expired" in error["error"]
     status, error = post(server, "/api/open", {"painted": {"ids": [0, 1], "height": 32, "width": 32}})
     assert status == 400 and "2 pixels, not 32x32" in error["error"]
+    status, error = post(server, "/api/teleport", {"session": view["session"]})
+    assert status == 400 and "unknown action 'teleport'" in error["error"]
 
 
-def test_the_command_line_reports_a_busy_port(tmp_path):
+def test_an_oversized_upload_is_refused_before_it_is_read(server):
+    import http.client
+
+    host, port = server[len("http://"):].split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    connection.putrequest("POST", "/api/open")
+    connection.putheader("Content-Type", "application/json")
+    connection.putheader("Content-Length", str(500 * 2**20))
+    connection.endheaders()
+    response = connection.getresponse()
+    assert response.status == 413 and "the limit is 20 MB" in json.loads(response.read())["error"]
+    connection.close()
+
+
+def test_painted_class_ids_become_the_datasets_raw_values(app):
+    # an ADE20K-style model counts raw labels from 1 with 0 = don't care: the
+    # palette's class ids must come back as the same classes, don't care included
+    import copy
+    import dataclasses
+
+    from inade.app import Studio
+
+    synth = copy.copy(app[1])
+    synth.config = dataclasses.replace(synth.config, data=dataclasses.replace(synth.config.data, type="ade20k"))
+    synth.contain_dontcare = True
+    studio = Studio(synth, examples=[])
+    assert [c["name"] for c in studio.info()["classes"]][-1] == "don't care"
+    classes = np.zeros((32, 32), np.int64)
+    classes[:, 16:] = synth.label_nc  # don't care
+    classes[4:10, 4:10] = 2
+    classes[20:26, 4:10] = 2
+    scene = studio.painted_scene({"ids": classes.ravel().tolist(), "height": 32, "width": 32})
+    np.testing.assert_array_equal(scene.label, classes)
+    assert sorted(int(c) for c in scene.instance_classes) == [0, 2, 2, synth.label_nc]
+
+
+def test_the_command_line_serves_on_a_free_port_and_reports_a_busy_one(app):
     import socket
 
+    tool = os.path.join(ROOT, "tools", "app.py")
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    process = subprocess.Popen([sys.executable, tool, "--checkpoint", app[2], "--port", "0"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = process.stdout.readline()
+        assert line.startswith("inade page on http://127.0.0.1:"), (line, process.stderr.read() if process.poll() else "")
+        url = line.split()[3]
+        with urllib.request.urlopen(url, timeout=30) as response:
+            assert b'<script src="/static/app.js">' in response.read()
+        with urllib.request.urlopen(url + "api/info", timeout=30) as response:
+            assert json.loads(response.read())["size"] == [32, 32]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        done = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "app.py"), "--port", str(port),
-                               "--checkpoint", str(tmp_path / "missing")], capture_output=True, text=True, timeout=120)
+        done = subprocess.run([sys.executable, tool, "--checkpoint", app[2], "--port", str(port)],
+                              capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "try another --port" in done.stderr
 
 
 def _browser_or_skip():
@@ -185,6 +304,16 @@ def test_in_a_real_browser_generate_click_an_instance_and_screenshot(server, tmp
             assert page.locator("#message").is_hidden()
             page.screenshot(path=str(tmp_path / "page.png"))
             assert os.path.getsize(tmp_path / "page.png") > 10000
+            # a colour picture chosen as the label map: the reason shows in the page, the image stays
+            rgb = np.zeros((32, 32, 3), np.uint8)
+            rgb[..., 0], rgb[8:, 1] = 200, 90
+            Image.fromarray(rgb).save(tmp_path / "photo.png")
+            page.set_input_files("#label-file", str(tmp_path / "photo.png"))
+            page.click("#load-upload")
+            page.wait_for_selector("#message:not([hidden])", timeout=30000)
+            assert page.inner_text("#message").startswith("photo.png is a colour (RGB) image")
+            np.testing.assert_array_equal(picture(page.get_attribute("#image", "src")), after)
+            page.screenshot(path=str(tmp_path / "error.png"))
         finally:
             browser.close()
 
@@ -197,3 +326,24 @@ def _first_thing(page):
         if name not in ("sky", "ground"):
             return int(raw)
     raise AssertionError(f"no thing instance in {items}")
+
+
+def test_image_level_models_copy_a_whole_photo_and_explain_per_instance_clicks(tmp_path):
+    # CLADE with GauGAN's encoder: one style per image, so the page copies the
+    # whole reference photo's style and refuses a click on one instance with the reason
+    from inade.app import Studio
+
+    train(load_config(write_config(tmp_path, tmp_path / "clade", optim={"iterations": 1},
+                                   model={"norm_mode": "clade", "use_encoder": True},
+                                   logging={"image_every": 0, "checkpoint_every": 100})))
+    synth = Synthesizer.load(str(tmp_path / "clade"))
+    studio = Studio(synth)
+    info = studio.info()
+    assert not info["per_instance"] and info["image_encoder"]
+    token, _ = studio.open({"example": 0})
+    studio.act(token, "reference", {"reference_example": 1})
+    studio.act(token, "copy_image", {})
+    mu, _ = synth.encode_image(_example(1)[2])
+    np.testing.assert_array_equal(studio.session(token).styles.z, mu)
+    with pytest.raises(InadeError, match="needs per-instance styles, which this CLADE model does not have"):
+        studio.act(token, "resample", {"x": 3, "y": 3})

@@ -1,7 +1,8 @@
 // The page: talks to the JSON API in inade/app/server.py.
 "use strict";
 const $ = (id) => document.getElementById(id);
-const state = { session: null, size: [64, 64], classes: [], paintClass: 0, refSource: null, busy: false };
+const state = { session: null, size: [64, 64], classes: [], paintClass: 0, refSource: null, busy: false,
+                perInstance: true, imageEncoder: false, maxUpload: Infinity };
 
 function showMessage(text, isNote) {
   const box = $("message");
@@ -37,11 +38,17 @@ function show(view) {
   $("image").dataset.version = String((Number($("image").dataset.version) || 0) + 1);
   $("download-image").href = `/api/download/image?session=${state.session}`;
   $("download-styles").href = `/api/download/styles?session=${state.session}`;
+  // the instance list doubles as keyboard-reachable buttons: redraw one by its id
   const list = $("instances");
   list.replaceChildren(...view.instances.map((inst) => {
     const item = document.createElement("li");
-    item.textContent = `${inst.id}: ${inst.class_name}`;
-    item.dataset.id = inst.id;
+    const button = document.createElement("button");
+    button.textContent = `${inst.id}: ${inst.class_name}`;
+    button.dataset.id = inst.id;
+    button.title = "redraw this instance";
+    button.disabled = !state.perInstance;
+    button.onclick = async () => show(await call("/api/resample", { id: inst.id }));
+    item.append(button);
     return item;
   }));
   const present = [...new Set(view.instances.map((inst) => inst.class))];
@@ -51,13 +58,21 @@ function show(view) {
     option.textContent = state.classes[cls] ? state.classes[cls].name : `class ${cls}`;
     return option;
   }));
-  if (view.reference) $("reference").src = view.reference;
+  if (view.reference) {
+    $("reference").src = view.reference;
+    $("reference-figure").hidden = false;
+  }
   showMessage(view.notes && view.notes.length ? view.notes.join("\n") : "", true);
 }
 
 function fileUpload(input) {
   const file = input.files[0];
   if (!file) return Promise.resolve(null);
+  // base64 makes files a third larger on the way; refuse here what the server would refuse
+  if (file.size * 4 / 3 > state.maxUpload) {
+    return Promise.reject(new Error(`${file.name} is ${(file.size / 2 ** 20).toFixed(1)} MB, ` +
+                                    `more than the ${(state.maxUpload * 3 / 4 / 2 ** 20).toFixed(0)} MB the page accepts`));
+  }
   return new Promise((resolve, reject) => {
     const reader = new FileReader();
     reader.onload = () => resolve({ name: file.name, data: reader.result });
@@ -107,14 +122,28 @@ function paintAt(event) {
 canvas.addEventListener("pointerdown", (e) => { canvas.setPointerCapture(e.pointerId); paintAt(e); });
 canvas.addEventListener("pointermove", (e) => { if (e.buttons) paintAt(e); });
 $("clear-canvas").onclick = () => { state.paintIds.fill(state.paintClass); redrawCanvas(); };
+$("edit-current").onclick = async () => {
+  if (!state.session) return showMessage("load a label map first");
+  const map = await call("/api/label_ids", {});
+  if (!map) return;
+  state.paintIds = map.ids;
+  redrawCanvas();
+};
 
 // --- actions ----------------------------------------------------------------
 $("load-example").onclick = async () => show(await call("/api/open", { example: Number($("example").value) }));
-$("load-upload").onclick = async () => {
+async function withUploads(action) {
+  try {
+    await action();
+  } catch (error) {
+    showMessage(error.message || String(error));
+  }
+}
+$("load-upload").onclick = () => withUploads(async () => {
   const label = await fileUpload($("label-file"));
   if (!label) return showMessage("choose a label map file first");
   show(await call("/api/open", { label, instance: await fileUpload($("instance-file")) }));
-};
+});
 $("load-painted").onclick = async () => show(await call("/api/open", {
   painted: { ids: state.paintIds, height: state.size[0], width: state.size[1] } }));
 $("new-noise").onclick = async () => show(await call("/api/new_noise", {}));
@@ -130,25 +159,32 @@ $("image").addEventListener("click", async (event) => {
   }
   show(await call("/api/resample", point));
 });
-$("reference").addEventListener("click", (event) => {
+$("reference").addEventListener("click", async (event) => {
   if (!$("reference").src) return;
+  // SPADE/CLADE: one style for the whole image, so one click copies it
+  if (!state.perInstance) return show(await call("/api/copy_image", {}));
   state.refSource = mapPoint($("reference"), event);
   $("reference-caption").textContent = "now click the instance of the image that should take this style";
 });
 $("load-reference-example").onclick = async () =>
   show(await call("/api/reference", { reference_example: Number($("reference-example").value) }));
-$("load-reference-upload").onclick = async () => {
+$("load-reference-upload").onclick = () => withUploads(async () => {
   const photo = await fileUpload($("reference-photo"));
   const label = await fileUpload($("reference-label"));
   if (!photo || !label) return showMessage("choose the reference photo and its label map");
   show(await call("/api/reference", { reference_photo: photo, reference_label: label,
                                       reference_instance: await fileUpload($("reference-instance")) }));
-};
+});
 
 async function start() {
   const info = await (await fetch("/api/info")).json();
   state.size = info.size;
   state.classes = info.classes;
+  state.perInstance = info.per_instance;
+  state.imageEncoder = info.image_encoder;
+  state.maxUpload = info.max_upload_bytes;
+  // pictures keep the model's aspect ratio (e.g. 2:1 for Cityscapes) at a fixed height
+  for (const id of ["image", "label", "reference", "paint"]) $(id).style.aspectRatio = `${info.size[1]} / ${info.size[0]}`;
   for (const select of [$("example"), $("reference-example")]) {
     select.replaceChildren(...info.examples.map((name, i) => {
       const option = document.createElement("option");
@@ -168,9 +204,16 @@ async function start() {
       [...$("palette").children].forEach((b) => b.classList.remove("active"));
       button.classList.add("active");
     };
+    if (cls.id === state.paintClass) button.classList.add("active");
     return button;
   }));
-  if (!info.per_instance) $("click-hint").textContent = "This model has one image-level style: use New image noise.";
+  if (!info.per_instance) {
+    $("click-hint").textContent = "This model has one image-level style: use New image noise.";
+    $("resample-class").disabled = true;
+    $("reference-caption").textContent = info.image_encoder ? "click the reference photo to copy its style"
+      : "this model has no image encoder: it cannot copy a photo's style";
+    if (!info.image_encoder) $("reference-panel").querySelectorAll("button, input, select").forEach((el) => { el.disabled = true; });
+  }
   setupCanvas();
   if (info.examples.length) show(await call("/api/open", { example: 0 }));
   document.body.dataset.ready = "1";
