@@ -101,9 +101,17 @@ def train_step(nets, optimizers, loss_cfg, vgg, semantics, instances, image, pos
     g_params = opt_g._parameter_list
     d_params = opt_d._parameter_list
 
-    fake, g_losses = generator_losses(nets, loss_cfg, vgg, semantics, instances, image, positional)
-    opt_g.clear_grad()
-    sum(g_losses.values()).backward()
+    # The G step needs gradients through D, not for D's weights: freezing them
+    # skips D's weight gradients there (the D step computes its own).
+    for p in d_params:
+        p.stop_gradient = True
+    try:
+        fake, g_losses = generator_losses(nets, loss_cfg, vgg, semantics, instances, image, positional)
+        opt_g.clear_grad()
+        sum(g_losses.values()).backward()
+    finally:
+        for p in d_params:
+            p.stop_gradient = False
     average_gradients(g_params)
     opt_g.step()
 
