@@ -53,8 +53,13 @@ _FIXED = {"model": None, "data": ("label_nc", "contain_dontcare", "crop_size", "
 
 def check_same_setup(run_dir: str, current: dict) -> None:
     """Refuse to resume a run whose networks would differ."""
+    from ..config import Config, from_dict, to_dict
+
     with open(os.path.join(run_dir, CONFIG_NAME), encoding="utf-8") as f:
         saved = yaml.safe_load(f) or {}
+    # Through the current schema, so that keys added since the run started
+    # compare as their defaults (which is what the run trained with).
+    saved = to_dict(from_dict(Config, saved))
     changed = []
     for section, keys in _FIXED.items():
         before, after = saved.get(section, {}) or {}, current.get(section, {}) or {}

@@ -211,3 +211,15 @@ def test_attentive_normalization_trains_in_generator_and_discriminator_with_its_
     assert any(k.startswith("attentive_norm.") for k in state["generator"])
     assert all(f"scales.{i}.layers.0.attentive_norm.region_gamma" in state["discriminator"] for i in range(2))
     assert float(np.asarray(state["generator"]["attentive_norm.residual_weight"]).reshape(-1)[0]) != 0.0
+
+
+def test_runs_from_before_a_new_model_key_existed_resume(tmp_path):
+    import yaml
+
+    train(load_config(write_config(tmp_path, tmp_path / "run", optim={"iterations": 2})))
+    saved = tmp_path / "run" / "config.yaml"
+    old = yaml.safe_load(saved.read_text())
+    del old["model"]["spade_hidden"], old["model"]["instance_edges"]  # as a run of an earlier version wrote it
+    saved.write_text(yaml.safe_dump(old))
+    result = train(load_config(write_config(tmp_path, tmp_path / "run", optim={"iterations": 3})))
+    assert result.status == "finished" and result.iteration == 3
