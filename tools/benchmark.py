@@ -1,7 +1,8 @@
 """Measure training and sampling speed, FLOPs and peak memory (see inade/benchmark).
 
     python tools/benchmark.py --config paper cpu --out bench.json
-    python tools/benchmark.py --config paper --compare before.json
+    python tools/benchmark.py --config paper --compare before.json --out after.json
+    python tools/benchmark.py --compare before.json after.json
     python tools/benchmark.py --scaling --out scaling.json
 """
 import os

@@ -1,10 +1,28 @@
-"""FLOPs of a forward pass, counted at the layers that dominate: convolutions,
-linear layers and the products inside INADE's normalization.
+"""FLOPs of the networks, counted at the operations that dominate: products.
 
-One multiply-add counts as 2 FLOPs. Element-wise work (activations, norms'
-statistics, additions) is left out; it is a few percent here. A training
-iteration is counted as 3x the forward FLOPs of what gets gradients (the
-backward pass computes input and weight gradients, ~2x the forward), see run.py.
+One multiply-add counts as 2 FLOPs. Counted in a forward pass:
+
+- every convolution (nn.Conv2D, the plain-conv part of InstanceAwareConv2d,
+  the encoder's four heads, which it runs as one functional conv):
+  2 * Cout * Cin/groups * kh * kw * Hout * Wout per image;
+- every nn.Linear (the generator's z layer, the norms' noise layers);
+- INADE's norm: its two [P, C] x [P, HW] products (gamma and beta spread from
+  the P (class, instance) pairs present), 2 * 2 * P * C * H * W per image;
+- the encoder's instance pooling, a [K, HW] x [HW, 4 noise_nc] product.
+
+Backward (``count_training_flops``, one real training step with hooks): each
+counted product costs its forward FLOPs again for the input gradient, if its
+input needs one, and again for the weight gradient, if its weight is being
+trained at that moment; the norm's and the pooling's products have one
+differentiated operand. So the first layers (the image, z) cost 2x, frozen
+weights (D's in the G step, if the step freezes them) cost 2x, the rest 3x,
+and nothing is assumed about how the step is written.
+
+Not counted (a few percent together): the instance-aware convs' corrections
+at the pixels whose window crosses an instance border (data-dependent, about
+5% of the encoder's convs on the paper layout), element-wise work (norm
+statistics, activations, resizing, losses, Adam's updates) and the spectral
+norms' power iterations (vector-matrix products).
 """
 from __future__ import annotations
 
@@ -12,69 +30,123 @@ import paddle
 import paddle.nn as nn
 
 from ..layers.instance_conv import InstanceAwareConv2d
-from ..layers.norms import InadeNorm
+from ..layers.norms import InadeNorm, class_instance_pairs
 from ..networks.encoder import HEADS, InstanceAdaptiveEncoder
 
 
-def _conv_flops(layer, inputs, output) -> int:
-    weight = layer.weight
-    out_channels, in_per_group = weight.shape[0], weight.shape[1]
-    kernel = weight.shape[2] * weight.shape[3]
-    return 2 * int(output.shape[0]) * out_channels * in_per_group * kernel * int(output.shape[2]) * int(output.shape[3])
+def _trains(*tensors) -> int:
+    """How many of ``tensors`` get a gradient in this call (0 under no_grad)."""
+    if not paddle.is_grad_enabled():
+        return 0
+    return sum(1 for t in tensors if t is not None and not t.stop_gradient)
 
 
-def _linear_flops(layer, inputs, output) -> int:
+def _conv(layer, inputs, output):
+    out_channels, in_per_group, kh, kw = layer.weight.shape
+    batch, _, height, width = output.shape
+    flops = 2 * int(batch) * out_channels * in_per_group * kh * kw * int(height) * int(width)
+    return flops, flops * _trains(inputs[0], layer.weight)
+
+
+def _linear(layer, inputs, output):
     fan_in, fan_out = layer.weight.shape
-    return 2 * (int(paddle.numel(output)) // fan_out) * fan_in * fan_out
+    flops = 2 * (int(paddle.numel(output)) // fan_out) * fan_in * fan_out
+    return flops, flops * _trains(inputs[0], layer.weight)
 
 
-def _inade_norm_flops(layer, inputs, output) -> int:
-    # gamma and beta: one [P, C] x [P, HW] product each, P = (class, instance) pairs
+def _inade_norm(layer, inputs, output):
+    # forward(x, segmap, instances, noise, positional, pairs): P from the pairs'
+    # masks [B, P, H, W], or found again when the norm was called without them
+    pairs = inputs[5] if len(inputs) > 5 and inputs[5] is not None else None
+    if pairs is None:
+        pairs = class_instance_pairs(inputs[1], inputs[2], layer.num_classes)
     batch, channels, height, width = output.shape
-    pairs = inputs[5][0].shape[1] if len(inputs) > 5 and inputs[5] is not None else inputs[2].shape[1]
-    return 2 * 2 * int(batch) * channels * int(pairs) * int(height) * int(width)
+    flops = 2 * 2 * int(batch) * int(pairs[0].shape[1]) * channels * int(height) * int(width)
+    # the per-pair rows carry the gradient (tables, noise layer, encoded noise); the masks none
+    rows_train = _trains(layer.class_weight, layer.class_bias, layer.fc_noise.weight, inputs[3]) > 0
+    return flops, flops * rows_train
 
 
-def _encoder_heads_flops(encoder):
-    # The instance-adaptive encoder runs its four heads as one functional conv on
-    # up3's output upsampled x2, which no layer hook sees.
+def _encoder_tail(encoder: InstanceAdaptiveEncoder, instances_seen: list):
+    """Counted at up3 (whose output feeds them): the fused heads on up3's
+    output upsampled 2x, and the instance pooling of their maps."""
+    heads = [getattr(encoder, name) for name in HEADS]
+    out_channels = sum(h.weight.shape[0] for h in heads)
+    _, in_channels, kh, kw = heads[0].weight.shape
+
     def counter(layer, inputs, output):
-        heads = [getattr(encoder, name) for name in HEADS]
-        out_channels = sum(h.weight.shape[0] for h in heads)
-        kernel = heads[0].weight.shape[2] * heads[0].weight.shape[3]
-        batch, channels, height, width = output.shape
-        return _conv_flops(layer, inputs, output) + 2 * int(batch) * out_channels * channels * kernel * 4 * int(height) * int(width)
+        forward, backward = _conv(layer, inputs, output)
+        batch, _, height, width = output.shape
+        pixels = 4 * int(height) * int(width)
+        heads_flops = 2 * int(batch) * out_channels * in_channels * kh * kw * pixels
+        heads_trained = _trains(heads[0].weight) > 0
+        pooling = 2 * int(batch) * instances_seen[0] * pixels * out_channels
+        maps_train = _trains(output) > 0 or heads_trained
+        return (forward + heads_flops + pooling,
+                backward + heads_flops * (_trains(output) + heads_trained) + pooling * maps_train)
     return counter
+
+
+class FlopCounter:
+    """Forward and backward FLOPs of everything ``networks`` ({name: layer})
+    compute while the counter is open, per network."""
+
+    def __init__(self, networks: dict):
+        self.totals = {name: {"forward": 0, "backward": 0} for name in networks}
+        self.hooks = []
+        for name, network in networks.items():
+            self._attach(name, network)
+
+    def _add(self, name, counter):
+        def hook(layer, inputs, output):
+            forward, backward = counter(layer, inputs, output)
+            self.totals[name]["forward"] += forward
+            self.totals[name]["backward"] += backward
+        return hook
+
+    def _attach(self, name, network):
+        special, skipped = {}, set()
+        for layer in network.sublayers(include_self=True):
+            if isinstance(layer, InstanceAdaptiveEncoder):
+                instances_seen = [0]  # K of the call being counted, set before the call
+                special[id(layer.up3)] = _encoder_tail(layer, instances_seen)
+                skipped |= {id(getattr(layer, head)) for head in HEADS}  # run functionally, never called
+                self.hooks.append(layer.register_forward_pre_hook(
+                    lambda layer, inputs, seen=instances_seen: seen.__setitem__(0, int(inputs[1].shape[1]))))
+        for layer in network.sublayers(include_self=True):
+            if id(layer) in special:
+                counter = special[id(layer)]
+            elif id(layer) in skipped:
+                continue
+            elif isinstance(layer, (nn.Conv2D, InstanceAwareConv2d)):
+                counter = _conv
+            elif isinstance(layer, nn.Linear):
+                counter = _linear
+            elif isinstance(layer, InadeNorm):
+                counter = _inade_norm
+            else:
+                continue
+            self.hooks.append(layer.register_forward_post_hook(self._add(name, counter)))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for hook in self.hooks:
+            hook.remove()
+        self.hooks = []
 
 
 def count_flops(network: nn.Layer, *inputs, **kwargs) -> int:
     """Forward FLOPs of ``network(*inputs, **kwargs)`` (run once, without gradients)."""
-    total = [0]
-    hooks = []
-    special, heads = {}, set()
-    for layer in network.sublayers(include_self=True):
-        if isinstance(layer, InstanceAdaptiveEncoder):
-            special[id(layer.up3)] = _encoder_heads_flops(layer)
-            heads |= {id(getattr(layer, name)) for name in HEADS}
-    for layer in network.sublayers(include_self=True):
-        if id(layer) in special:
-            counter = special[id(layer)]
-        elif id(layer) in heads:
-            continue
-        elif isinstance(layer, (nn.Conv2D, InstanceAwareConv2d)) and hasattr(layer, "weight"):
-            counter = _conv_flops
-        elif isinstance(layer, nn.Linear):
-            counter = _linear_flops
-        elif isinstance(layer, InadeNorm):
-            counter = _inade_norm_flops
-        else:
-            continue
-        hooks.append(layer.register_forward_post_hook(
-            lambda layer, inp, out, counter=counter: total.__setitem__(0, total[0] + counter(layer, inp, out))))
-    try:
-        with paddle.no_grad():
-            network(*inputs, **kwargs)
-    finally:
-        for hook in hooks:
-            hook.remove()
-    return total[0]
+    with FlopCounter({"network": network}) as counter, paddle.no_grad():
+        network(*inputs, **kwargs)
+    return counter.totals["network"]["forward"]
+
+
+def count_training_flops(networks: dict, step) -> dict:
+    """{name: {"forward", "backward"}} FLOPs of one call of ``step`` (a whole
+    training iteration), whose every differentiated graph is backpropagated."""
+    with FlopCounter({name: net for name, net in networks.items() if net is not None}) as counter:
+        step()
+    return counter.totals

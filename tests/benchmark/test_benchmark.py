@@ -3,77 +3,165 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import paddle
 import pytest
+import yaml
 
-from inade.benchmark import count_flops
-from inade.benchmark.configs import CONFIGURATIONS, synthetic_inputs
-from inade.benchmark.run import compare
+from inade.benchmark import count_flops, count_training_flops
+from inade.benchmark import measure as measure_module
+from inade.benchmark.configs import REPOSITORY, resolve, synthetic_inputs
+from inade.benchmark.report import compare, scaling_figure, scaling_table
 from inade.errors import InadeError
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TOOL = os.path.join(ROOT, "tools", "benchmark.py")
+TOOL = os.path.join(REPOSITORY, "tools", "benchmark.py")
+
+
+def _tool(*args, cwd=None):
+    return subprocess.run([sys.executable, TOOL, *args], capture_output=True, text=True, timeout=600, cwd=cwd)
 
 
 def test_flops_of_a_convolution_and_a_linear_layer_by_hand():
     net = paddle.nn.Sequential(paddle.nn.Conv2D(3, 8, 3, padding=1), paddle.nn.Flatten(), paddle.nn.Linear(8 * 10 * 12, 5))
     assert count_flops(net, paddle.zeros([2, 3, 10, 12])) == 2 * 2 * 3 * 8 * 9 * 10 * 12 + 2 * 2 * 960 * 5
+    strided = paddle.nn.Conv2D(4, 6, 4, stride=2, padding=2, groups=2)  # output 6x6, 2 inputs per group
+    assert count_flops(strided, paddle.zeros([1, 4, 10, 10])) == 2 * 6 * 2 * 16 * 6 * 6
 
 
-def test_flops_include_the_encoder_heads_and_the_inade_norm_products():
+def test_flops_of_an_inade_norm_by_hand():
+    from inade.layers.norms import InadeNorm
+
+    setting = resolve("tiny")  # 4 instances on 32x32, each of one class: 4 (class, instance) pairs
+    semantics, instances, _ = synthetic_inputs(setting, 6)
+    norm = InadeNorm(8, 6, noise_nc=4)
+    x, noise = paddle.randn([2, 8, 16, 16]), paddle.randn([2, 4, 2, 4])
+    products = 2 * 2 * 2 * 4 * 8 * 16 * 16  # gamma and beta, batch 2, P 4, C 8, 16x16 (masks resized)
+    noise_layer = 2 * (2 * 4 * 2) * 4 * 8  # fc_noise on [2, 4, 2, noise 4] -> 8
+    assert count_flops(norm, x, semantics, instances, noise) == products + noise_layer
+
+
+def test_flops_include_the_encoder_heads_and_pooling_and_scale_with_pixels():
     from inade.networks import Generator, InstanceAdaptiveEncoder
 
-    setting = CONFIGURATIONS["tiny"]
-    semantics, instances, image = synthetic_inputs(setting)
+    setting = resolve("tiny")
+    semantics, instances, image = synthetic_inputs(setting, 6)
     encoder = InstanceAdaptiveEncoder(4, 4)
-    # the four heads (4 x noise_nc outputs from ndf inputs, 3x3) on a 32x32 map, batch 2
-    heads = 2 * 2 * 16 * 4 * 9 * 32 * 32
-    body = sum(2 * 2 * l.weight.shape[0] * l.weight.shape[1] * 9 * s * s for l, s in (
+    # the four heads (4 x noise_nc outputs from ndf inputs, 3x3) on a 32x32 map and
+    # the pooling of their 16 maps over 4 instances, batch 2
+    tail = 2 * 2 * 16 * 4 * 9 * 32 * 32 + 2 * 2 * 4 * 32 * 32 * 16
+    body = sum(2 * 2 * layer.weight.shape[0] * layer.weight.shape[1] * 9 * s * s for layer, s in (
         (encoder.layer1, 16), (encoder.layer2, 8), (encoder.layer3, 4), (encoder.layer4, 2), (encoder.middle, 2),
         (encoder.up1, 4), (encoder.up2, 8), (encoder.up3, 16)))
-    assert count_flops(encoder, image, instances) == body + heads
+    assert count_flops(encoder, image, instances) == body + tail
     # convs, the z layer and the norms' per-pixel products grow with the pixel count;
     # the noise layers (per instance: batch 2, 4 instances, 2 paths) do not
     counts = []
     for size in (32, 64):
-        setting_at = setting.__class__(**{**setting.__dict__, "crop_size": size})
-        semantics, instances, _ = synthetic_inputs(setting_at)
+        semantics, instances, _ = synthetic_inputs(resolve({"name": "tiny", "overrides": [f"data.crop_size={size}"]}), 4)
         generator = Generator(4, ngf=4, noise_nc=4, crop_size=size)
         counts.append(count_flops(generator, semantics, instances))
     per_instance = sum(2 * 2 * 4 * 2 * 4 * layer.channels for layer in generator.sublayers() if hasattr(layer, "fc_noise"))
     assert counts[1] == 4 * counts[0] - 3 * per_instance
 
 
+def test_training_flops_count_the_gradients_each_product_needs():
+    first, second = paddle.nn.Conv2D(3, 4, 3, padding=1), paddle.nn.Conv2D(4, 2, 1)
+    image = paddle.zeros([1, 3, 8, 8])  # no gradient wanted for the input
+    forward_first, forward_second = 2 * 4 * 3 * 9 * 64, 2 * 2 * 4 * 64
+
+    def step():
+        second(first(image)).sum().backward()
+
+    counts = count_training_flops({"first": first, "second": second}, step)
+    # the first layer: weight gradient only; the second: input and weight gradients
+    assert counts == {"first": {"forward": forward_first, "backward": forward_first},
+                      "second": {"forward": forward_second, "backward": 2 * forward_second}}
+    second.weight.stop_gradient = True  # frozen, as D's weights may be during the G step
+    counts = count_training_flops({"first": first, "second": second}, step)
+    assert counts["second"] == {"forward": forward_second, "backward": forward_second}
+
+
 def test_synthetic_layouts_have_exactly_the_instances_asked_for():
-    for count in (4, 7, 16):
-        setting = CONFIGURATIONS["tiny"].__class__(**{**CONFIGURATIONS["tiny"].__dict__, "num_instances": count})
-        _, instances, _ = synthetic_inputs(setting)
+    for count in (4, 7, 16, 64):
+        setting = resolve({"name": "tiny", "num_instances": count})
+        _, instances, _ = synthetic_inputs(setting, 6)
         assert instances.shape[1] == count and float(instances.sum(axis=[2, 3]).min()) > 0
 
 
+def test_settings_are_training_configurations():
+    paper = resolve("paper").config
+    assert (paper.data.crop_size, paper.data.batch_size, paper.model.ngf, paper.model.noise_nc) == (256, 1, 64, 64)
+    with open(os.path.join(REPOSITORY, "configs", "procedural.yaml")) as f:
+        default = yaml.safe_load(f)
+    cpu = resolve("cpu").config
+    assert (cpu.model.ngf, cpu.data.batch_size) == (default["model"]["ngf"], default["data"]["batch_size"])
+    changed = resolve({"name": "cpu", "overrides": ["data.batch_size=2", "loss.lambda_vgg=10"]})
+    assert changed.config.data.batch_size == 2 and changed.config.loss.lambda_vgg == 0  # VGG stays off
+    with pytest.raises(InadeError, match="unknown configuration 'huge'; choose from paper, cpu, tiny"):
+        resolve("huge")
+    with pytest.raises(InadeError, match="unknown configuration key 'model.ngff'"):
+        resolve({"name": "tiny", "overrides": ["model.ngff=3"]})
+
+
 def test_cli_measures_tiny_writes_json_and_compares(tmp_path):
-    out = tmp_path / "after.json"
-    done = subprocess.run([sys.executable, TOOL, "--config", "tiny", "--runs", "1", "--warmup", "0", "--out", str(out)],
-                          capture_output=True, text=True, timeout=600, cwd=str(tmp_path))
+    after = tmp_path / "after.json"
+    done = _tool("--config", "tiny", "-o", "data.batch_size=1", "--runs", "1", "--warmup", "0", "--out", str(after),
+                 cwd=str(tmp_path))
     assert done.returncode == 0, done.stderr
-    result = json.loads(out.read_text())
-    tiny = result["configurations"]["tiny"]
-    assert result["matmul_peak_gflop_per_second"] > 0
-    assert tiny["train_iteration"]["seconds"] > 0 and tiny["train_iteration"]["gflop"] > 0
-    assert set(tiny["breakdown_seconds"]) == {"generator", "encoder", "discriminator", "losses", "data_loading"}
-    assert 0 < tiny["peak_memory_gb"] < 24
-    doubled = json.loads(out.read_text())
-    doubled["configurations"]["tiny"]["train_iteration"]["seconds"] *= 2
-    text = compare(doubled, result)
-    assert "train_iteration.seconds" in text and "0.50" in text
+    result = json.loads(after.read_text())
+    assert result["schema"] == 1 and result["matmul_peak_gflop_per_second"] > 0 and result["machine"]["cores"] >= 1
+    tiny = result["configurations"]["tiny data.batch_size=1"]
+    assert tiny["setting"]["batch_size"] == 1 and tiny["setting"]["num_instances"] == 4
+    for section in ("train_iteration", "generator_inference", "encoder_inference"):
+        assert set(tiny[section]) == {"seconds", "images_per_second", "gflop", "gflop_per_second", "peak_memory_gb"}
+        assert tiny[section]["seconds"] > 0 and tiny[section]["gflop"] > 0 and 0 < tiny[section]["peak_memory_gb"] < 24
+    per_network = tiny["train_iteration_gflop"]
+    assert tiny["train_iteration"]["gflop"] == pytest.approx(sum(c["forward"] + c["backward"] for c in per_network.values()))
+    # one G and E forward per iteration, as in inference; backward between 1x and 2x the forward
+    assert per_network["generator"]["forward"] == pytest.approx(tiny["generator_inference"]["gflop"])
+    assert per_network["encoder"]["forward"] == pytest.approx(tiny["encoder_inference"]["gflop"])
+    for counts in per_network.values():
+        assert counts["forward"] <= counts["backward"] <= 2 * counts["forward"]
+    assert set(tiny["breakdown_seconds"]) == {"generator", "encoder", "discriminator", "losses", "optimizers",
+                                              "data_loading"}
+    assert "tiny data.batch_size=1  training iteration" in done.stdout
+
+    before = json.loads(after.read_text())
+    before["configurations"]["tiny data.batch_size=1"]["train_iteration"]["seconds"] *= 2
+    del before["configurations"]["tiny data.batch_size=1"]["encoder_inference"]  # older files may lack measures
+    (tmp_path / "before.json").write_text(json.dumps(before))
+    done = _tool("--compare", str(tmp_path / "before.json"), str(after))
+    assert done.returncode == 0, done.stderr
+    line = next(row for row in done.stdout.splitlines() if "train_iteration.seconds" in row)
+    assert line.split()[-1] == "0.50"
+    line = next(row for row in done.stdout.splitlines() if "encoder_inference.seconds" in row)
+    assert line.split()[-3] == "-" and line.split()[-1] == "-"
 
 
 def test_unknown_configurations_and_bad_files_are_one_line_errors(tmp_path):
-    done = subprocess.run([sys.executable, TOOL, "--config", "huge"], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2 and "unknown configuration 'huge'; choose from paper, cpu, tiny" in done.stderr
+    done = _tool("--config", "huge")
+    assert done.returncode == 2 and done.stderr.strip().splitlines() == [
+        "error: unknown configuration 'huge'; choose from paper, cpu, tiny"]
     (tmp_path / "bad.json").write_text("{")
-    done = subprocess.run([sys.executable, TOOL, "--config", "tiny", "--compare", str(tmp_path / "bad.json")],
-                          capture_output=True, text=True, timeout=120)
+    done = _tool("--config", "tiny", "--compare", str(tmp_path / "bad.json"))
     assert done.returncode == 2 and "is not a benchmark result" in done.stderr
     with pytest.raises(InadeError, match="no configuration in common"):
         compare({"configurations": {"paper": {}}}, {"configurations": {"tiny": {}}})
+
+
+def test_scaling_sweeps_resolution_and_instances_and_draws_them(tmp_path, monkeypatch):
+    # measured in this process (the tool uses one process per point), one run each
+    monkeypatch.setattr(measure_module, "measure_in_subprocess",
+                        lambda spec, runs, warmup, train_only: measure_module.measure_setting(spec, runs, warmup, train_only))
+    result = measure_module.scaling("tiny", runs=1, warmup=0)
+    assert list(result["resolution"]) == ["64", "128", "256"] and list(result["instances"]) == ["4", "16", "64"]
+    assert result["resolution"]["128"]["setting"]["crop_size"] == 128
+    assert result["instances"]["64"]["setting"]["num_instances"] == 64
+    assert all(point["train_iteration"]["seconds"] > 0 for sweep in ("resolution", "instances")
+               for point in result[sweep].values())
+    assert "resolution  128" in scaling_table(result)
+    scaling_figure(result, str(tmp_path / "scaling.png"))
+    from PIL import Image
+
+    with Image.open(tmp_path / "scaling.png") as figure:
+        assert figure.size == (800, 320) and np.asarray(figure.convert("L")).std() > 0

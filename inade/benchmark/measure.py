@@ -1,0 +1,191 @@
+"""Measure a setting: training iteration, generator and encoder inference
+(seconds, images/s, FLOPs, peak memory) and a per-part breakdown, each
+setting in a fresh process so that its peak memory is its own."""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import subprocess
+import sys
+
+import paddle
+
+from ..errors import InadeError
+from ..networks.encoder import InstanceAdaptiveEncoder
+from .configs import ClassesOnly, resolve, synthetic_inputs, training_dataset
+from .flops import count_flops, count_training_flops
+from .timing import PeakMemory, machine, matmul_peak, median_seconds
+
+SCHEMA = 1  # bump when the result file's layout changes
+
+
+def _rates(seconds: float, images: int, flops: int) -> dict:
+    return {"seconds": seconds, "images_per_second": images / seconds, "gflop": flops / 1e9,
+            "gflop_per_second": flops / seconds / 1e9}
+
+
+def _encoder_args(encoder, image, instances):
+    # INADE's encoder pools per instance; GauGAN's (SPADE/CLADE) sees the image alone
+    return (image, instances) if isinstance(encoder, InstanceAdaptiveEncoder) else (image,)
+
+
+def _data_loading(training, runs: int, warmup: int):
+    """Seconds per batch of the real loader (build_loader, then the tensors the
+    loop feeds the step), for settings whose data is procedural; None otherwise."""
+    if isinstance(training.dataset, ClassesOnly):
+        return None
+    batches = training.batches()
+    return median_seconds(lambda: next(batches), runs, warmup + 1)  # + the loader's start
+
+
+def _breakdown(training, inputs, runs: int, warmup: int) -> dict:
+    """Seconds of each part of an iteration alone: forward + backward of the
+    generator, of the encoder, of the discriminator on [fake; real] as in the D
+    step (an iteration also backpropagates through it in the G step), of the
+    losses on fixed features; both optimizers' steps; one batch of data."""
+    from ..losses import feature_matching_loss, generator_adversarial_loss
+    from ..training.step import discriminate
+
+    generator, encoder, discriminator = training.generator, training.encoder, training.discriminator
+    semantics, instances, image = inputs
+    loss_cfg = training.config.loss
+    # the gradients of the last timed iteration are still there: time the updates first
+    result = {"optimizers": median_seconds(lambda: (training.opt_g.step(), training.opt_d.step()), runs, warmup)}
+
+    def part(loss_of):
+        def run():
+            loss_of().backward()
+            for network in training.networks:
+                network.clear_gradients()
+        return median_seconds(run, runs, warmup)
+
+    fake = generator(semantics, instances).detach()
+    with paddle.no_grad():
+        pred_fake, pred_real = discriminate(discriminator, semantics, fake, image)
+    features = [[t.detach() for t in scale] for scale in pred_fake]
+    for scale in features:
+        for t in scale:
+            t.stop_gradient = False
+    last_only = loss_cfg.feature_matching == "last"
+    result.update({
+        "generator": part(lambda: generator(semantics, instances).mean()),
+        "encoder": part(lambda: sum(t.mean() for t in encoder(*_encoder_args(encoder, image, instances))))
+        if encoder is not None else None,
+        "discriminator": part(lambda: sum(s[-1].mean() for s in discriminate(discriminator, semantics, fake, image)[0])),
+        "losses": part(lambda: generator_adversarial_loss(features, loss_cfg.gan_mode)
+                       + feature_matching_loss(features, pred_real, loss_cfg.lambda_feat, last_only)),
+        "data_loading": _data_loading(training, runs, warmup),
+    })
+    return result
+
+
+def measure_setting(spec, runs: int = 3, warmup: int = 1, train_only: bool = False) -> dict:
+    """Everything for one setting, in this process. Inference is measured
+    before training so that its peak memory is not the training's;
+    ``train_only``: the training iteration alone (the scaling sweeps)."""
+    from ..training.loop import Training
+
+    setting = resolve(spec)
+    paddle.seed(setting.config.seed)
+    memory = PeakMemory()
+    dataset = training_dataset(setting)
+    # built as tools/train.py builds them: networks, Adam with TTUR and schedules
+    training = Training(setting.config, dataset)
+    generator, encoder, discriminator = training.generator, training.encoder, training.discriminator
+    inputs = synthetic_inputs(setting, dataset.label_nc, dataset.contain_dontcare, generator.instance_edges)
+    semantics, instances, image = inputs
+    batch = setting.config.data.batch_size
+    result = {"setting": setting.describe()}
+
+    if not train_only:
+        for network in training.networks:
+            network.eval()
+        with paddle.no_grad():
+            if encoder is not None:
+                memory.reset()
+                seconds = median_seconds(lambda: [t.numpy() for t in encoder(*_encoder_args(encoder, image, instances))],
+                                         runs, warmup)
+                result["encoder_inference"] = {"seconds": seconds, "peak_memory_gb": memory.peak_gb()}
+            memory.reset()
+            seconds = median_seconds(lambda: generator(semantics, instances).numpy(), runs, warmup)
+            result["generator_inference"] = {"seconds": seconds, "peak_memory_gb": memory.peak_gb()}
+
+    memory.reset()
+    seconds = median_seconds(lambda: training.step(semantics, instances, image), runs, warmup)
+    result["train_iteration"] = {"seconds": seconds, "images_per_second": batch / seconds,
+                                 "peak_memory_gb": memory.peak_gb()}
+    if train_only:
+        result["peak_memory_gb"] = memory.process_peak_gb()
+        return result
+
+    result["breakdown_seconds"] = _breakdown(training, inputs, runs, warmup)
+    # one more real iteration, counted: what it differentiates is what the step does
+    networks = {"generator": generator, "encoder": encoder, "discriminator": discriminator}
+    per_network = count_training_flops(networks, lambda: training.step(semantics, instances, image))
+    result["train_iteration_gflop"] = {name: {k: v / 1e9 for k, v in counts.items()} for name, counts in per_network.items()}
+    for network in training.networks:
+        network.eval()  # counting must not move batch-norm statistics; FLOPs are the same
+    flops = {
+        "train_iteration": sum(c["forward"] + c["backward"] for c in per_network.values()),
+        "generator_inference": count_flops(generator, semantics, instances),
+        "encoder_inference": count_flops(encoder, *_encoder_args(encoder, image, instances)) if encoder is not None else 0,
+    }
+    for key, count in flops.items():
+        if key in result:
+            result[key].update(_rates(result[key]["seconds"], batch, count))
+    result["peak_memory_gb"] = memory.process_peak_gb()  # the whole process, every measure included
+    result["peak_memory_method"] = "per measure (VmHWM reset)" if memory.per_measure else "cumulative (ru_maxrss)"
+    return result
+
+
+def measure_in_subprocess(spec, runs: int, warmup: int, train_only: bool = False) -> dict:
+    """``measure_setting`` in a fresh Python (same interpreter, environment and threads)."""
+    spec_text = json.dumps(spec)
+    command = [sys.executable, "-m", "inade.benchmark", "--single", spec_text, "--runs", str(runs),
+               "--warmup", str(warmup)] + (["--train-only"] if train_only else [])
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines()
+        # a user mistake is one "error: ..." line; a crash keeps its traceback's end
+        message = lines[-1][len("error: "):] if lines and lines[-1].startswith("error: ") else "\n".join(lines[-20:])
+        raise InadeError(f"measuring {spec_text} failed: {message}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def benchmark(specs, runs: int = 3, warmup: int = 1, progress=None) -> dict:
+    """Each setting measured in its own process, plus this machine's matmul peak."""
+    settings = [resolve(spec) for spec in specs]  # mistakes fail before anything runs
+    results = {"schema": SCHEMA, "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+               "runs": runs, "warmup": warmup, "machine": machine(),
+               "matmul_peak_gflop_per_second": matmul_peak(), "configurations": {}}
+    for setting in settings:
+        if progress:
+            progress(f"measuring {setting.name} ...")
+        key = setting.name + "".join(f" {o}" for o in setting.overrides)
+        results["configurations"][key] = measure_in_subprocess(setting.spec(), runs, warmup)
+    return results
+
+
+SCALING = {"resolution": ("data.crop_size", (64, 128, 256)), "instances": (None, (4, 16, 64))}
+
+
+def scaling(base: str = "paper", runs: int = 2, warmup: int = 1, overrides=(), progress=None) -> dict:
+    """Seconds per training iteration of ``base`` against the image size and
+    against the number of instances (the other held at the base's)."""
+    setting = resolve({"name": base, "overrides": list(overrides)})
+    out = {"schema": SCHEMA, "base": setting.describe(), "runs": runs, "warmup": warmup, "machine": machine()}
+    for sweep, (key, values) in SCALING.items():
+        out[sweep] = {}
+        for value in values:
+            spec = setting.spec()
+            if key is None:
+                spec["num_instances"] = value
+            else:
+                spec["overrides"] = spec["overrides"] + [f"{key}={value}"]
+            if progress:
+                progress(f"measuring {sweep} {value} ...")
+            out[sweep][str(value)] = measure_in_subprocess(spec, runs, warmup, train_only=True)
+    return out
