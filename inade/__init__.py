@@ -3,9 +3,6 @@ import warnings
 
 from .runtime import configure_cpu_environment as _configure_cpu_environment
 
-# Must run before the first `import paddle` anywhere in the process.
-_configure_cpu_environment()
-
 __version__ = "0.1.0"
 
 # Paddle warns on every import about a C++ extension compiler cache that this
@@ -13,3 +10,9 @@ __version__ = "0.1.0"
 warnings.filterwarnings("ignore", message="No ccache found")
 # Paddle's BatchNorm repeats this on every training forward; it describes its default.
 warnings.filterwarnings("ignore", message="When training, we now always track global mean and variance")
+
+# Must run before the first `import paddle` anywhere in the process (after the filters above).
+if "OMP_NUM_THREADS" in _configure_cpu_environment():
+    from .runtime import import_paddle_quietly as _import_paddle_quietly
+
+    _import_paddle_quietly()

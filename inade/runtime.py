@@ -7,6 +7,8 @@ library loads. Both are applied only where the user has not chosen a value.
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import sys
 
@@ -45,3 +47,18 @@ def configure_cpu_environment() -> dict:
         applied["MKL_DEBUG_CPU_TYPE"] = "5"
     os.environ.update(applied)
     return applied
+
+
+_PADDLE_THREAD_WARNING = ("WARNING: OMP_NUM_THREADS set to", "PLEASE USE OMP_NUM_THREADS WISELY")
+
+
+def import_paddle_quietly() -> None:
+    """Import paddle without its warning about OMP_NUM_THREADS > 1, which it
+    prints on every import: the thread count is ours (configure_cpu_environment),
+    not a user's mistake. Anything else it prints still reaches stderr."""
+    captured = io.StringIO()
+    with contextlib.redirect_stderr(captured):
+        import paddle  # noqa: F401
+    for line in captured.getvalue().splitlines():
+        if not line.startswith(_PADDLE_THREAD_WARNING):
+            print(line, file=sys.stderr)
