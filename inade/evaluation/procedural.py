@@ -13,6 +13,7 @@ from ..data.procedural import ProceduralDataset
 from ..metrics import (
     appearance_diversity,
     class_spread,
+    instance_covariation,
     instance_independence,
     mean_pairwise_l1,
     reconstruction_error,
@@ -34,7 +35,8 @@ def evaluate_procedural(synth, num_layouts: int = 12, samples: int = 4, seed: in
     images each. Returns {"generated": {...}, "real": {...}, "ratios": {...}, "passes": {...}}.
     With an FID ``inception`` network, FID and KID against the real images are added."""
     dataset = ProceduralDataset(size=synth.size[1], num_samples=num_layouts, seed=seed)
-    stats = {side: {"diversity": [], "independence": [], "pixel_l1": []} for side in ("generated", "real")}
+    stats = {side: {"diversity": [], "independence": [], "covariation": [], "pixel_l1": []}
+             for side in ("generated", "real")}
     segmentations = {side: ([], []) for side in ("generated", "real")}
     pools = {side: ([], []) for side in ("generated", "real")}
     rec_pairs = ([], [])
@@ -51,6 +53,7 @@ def evaluate_procedural(synth, num_layouts: int = 12, samples: int = 4, seed: in
             segmentations[side][1].extend([label] * samples)
             stats[side]["diversity"].append(appearance_diversity(descriptors))
             stats[side]["independence"].append(instance_independence(descriptors, scene.instance_classes))
+            stats[side]["covariation"].append(instance_covariation(descriptors, scene.instance_classes))
             stats[side]["pixel_l1"].append(mean_pairwise_l1(images))
             pools[side][0].append(descriptors.reshape(-1, descriptors.shape[-1]))
             pools[side][1].append(np.tile(scene.instance_classes, samples))

@@ -47,7 +47,7 @@ def comparison_table(results: dict) -> str:
         cells = [f"{results[n]['ratios'][ratio_name]:.3f}" if ratio_name in results[n]["ratios"] else "-" for n in names]
         sign = "<=" if ratio_name == "reconstruction_error" else ">="
         rows.append((f"{key} (ratio)", f"{real:.4f}", *cells, f"{sign} {THRESHOLDS[ratio_name]}"))
-    for key in ("style_distance_to_real", "pixel_l1", "fid", "kid"):
+    for key in ("covariation", "style_distance_to_real", "pixel_l1", "fid", "kid"):
         if all(key in results[n]["generated"] for n in names):
             real = first["real"].get(key)
             rows.append((key, "" if real is None else f"{real:.4f}",

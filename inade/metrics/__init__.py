@@ -2,6 +2,7 @@
 from .appearance import (
     appearance_diversity,
     class_spread,
+    instance_covariation,
     instance_independence,
     reconstruction_error,
     style_distribution_distance,
@@ -13,6 +14,7 @@ __all__ = [
     "appearance_diversity",
     "class_spread",
     "frechet_distance",
+    "instance_covariation",
     "instance_independence",
     "kernel_inception_distance",
     "mean_pairwise_l1",

@@ -46,6 +46,28 @@ def instance_independence(descriptors: np.ndarray, classes: np.ndarray) -> float
     return float(np.mean(within) / max(np.mean(across), 1e-12))
 
 
+def instance_covariation(descriptors: np.ndarray, classes: np.ndarray) -> float:
+    """How much two same-class instances of one label map change together
+    across the S images: the mean over same-class pairs of |correlation|
+    between their deviations from their own means. 0 when each instance
+    draws its own style, 1 when a shared code moves them in step (as an
+    image-level z does), whatever fixed differences the two keep. NaN
+    without a same-class pair that varies."""
+    values = []
+    for i in range(len(classes)):
+        for j in range(i + 1, len(classes)):
+            if classes[i] != classes[j]:
+                continue
+            a, b = descriptors[:, i], descriptors[:, j]  # [S, D]
+            if not (np.isfinite(a).all() and np.isfinite(b).all()):
+                continue
+            a, b = a - a.mean(axis=0), b - b.mean(axis=0)
+            scale = np.sqrt((a * a).sum() * (b * b).sum())
+            if scale > 1e-12:
+                values.append(abs((a * b).sum()) / scale)
+    return float(np.mean(values)) if values else float("nan")
+
+
 def class_spread(descriptors: np.ndarray, classes: np.ndarray) -> float:
     """Mean distance between two instances of the same class, over a pool of
     instances (descriptors [N, D], classes [N]): the scale of style variation."""

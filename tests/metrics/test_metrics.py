@@ -96,3 +96,18 @@ def test_fid_statistics_cache_and_the_authors_layout(tmp_path):
     assert fid_and_kid(features + 2.0, features)["fid"] == pytest.approx(24.0, rel=1e-3)
     with pytest.raises(InadeError, match="cannot read FID statistics"):
         load_statistics(str(tmp_path / "m.npy"))
+
+
+def test_covariation_is_near_zero_for_independent_styles_and_one_for_a_shared_shift():
+    from inade.metrics import instance_covariation
+
+    rng = np.random.default_rng(4)
+    classes = np.array([2, 2, 5])
+    independent = rng.standard_normal((400, 3, 4))
+    assert instance_covariation(independent, classes) < 0.1
+    # an image-level code shifts both instances alike; their fixed difference does not matter
+    shift = rng.standard_normal((400, 1, 4))
+    together = np.concatenate([shift, shift + [1.0, -2.0, 0.5, 3.0], rng.standard_normal((400, 1, 4))], axis=1)
+    assert instance_covariation(together, classes) == pytest.approx(1.0)
+    assert np.isnan(instance_covariation(independent, np.array([0, 1, 2])))
+    assert np.isnan(instance_covariation(np.ones((4, 3, 2)), classes))  # nothing varies
