@@ -12,6 +12,15 @@ def _pairwise(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.linalg.norm(a[:, None, :] - b[None, :, :], axis=-1)
 
 
+def _same_class_pairs(descriptors: np.ndarray, classes: np.ndarray):
+    """(a, b) descriptors [S, D] of every pair of same-class instances measured in all S images."""
+    for i in range(len(classes)):
+        for j in range(i + 1, len(classes)):
+            a, b = descriptors[:, i], descriptors[:, j]
+            if classes[i] == classes[j] and np.isfinite(a).all() and np.isfinite(b).all():
+                yield a, b
+
+
 def appearance_diversity(descriptors: np.ndarray) -> float:
     """Mean over instances of the mean pairwise distance of that instance's
     descriptor across the S images: how much an instance's style varies."""
@@ -31,16 +40,10 @@ def instance_independence(descriptors: np.ndarray, classes: np.ndarray) -> float
     class share one style. NaN without a same-class pair."""
     samples = descriptors.shape[0]
     within, across = [], []
-    for i in range(len(classes)):
-        for j in range(i + 1, len(classes)):
-            if classes[i] != classes[j]:
-                continue
-            a, b = descriptors[:, i], descriptors[:, j]  # [S, D]
-            if not (np.isfinite(a).all() and np.isfinite(b).all()):
-                continue
-            distances = _pairwise(a, b)  # [S, S]
-            within.append(np.diag(distances).mean())
-            across.append(distances[~np.eye(samples, dtype=bool)].mean())
+    for a, b in _same_class_pairs(descriptors, classes):
+        distances = _pairwise(a, b)  # [S, S]
+        within.append(np.diag(distances).mean())
+        across.append(distances[~np.eye(samples, dtype=bool)].mean())
     if not within:
         return float("nan")
     return float(np.mean(within) / max(np.mean(across), 1e-12))
@@ -54,17 +57,11 @@ def instance_covariation(descriptors: np.ndarray, classes: np.ndarray) -> float:
     image-level z does), whatever fixed differences the two keep. NaN
     without a same-class pair that varies."""
     values = []
-    for i in range(len(classes)):
-        for j in range(i + 1, len(classes)):
-            if classes[i] != classes[j]:
-                continue
-            a, b = descriptors[:, i], descriptors[:, j]  # [S, D]
-            if not (np.isfinite(a).all() and np.isfinite(b).all()):
-                continue
-            a, b = a - a.mean(axis=0), b - b.mean(axis=0)
-            scale = np.sqrt((a * a).sum() * (b * b).sum())
-            if scale > 1e-12:
-                values.append(abs((a * b).sum()) / scale)
+    for a, b in _same_class_pairs(descriptors, classes):
+        a, b = a - a.mean(axis=0), b - b.mean(axis=0)
+        scale = np.sqrt((a * a).sum() * (b * b).sum())
+        if scale > 1e-12:
+            values.append(abs((a * b).sum()) / scale)
     return float(np.mean(values)) if values else float("nan")
 
 
