@@ -12,7 +12,10 @@ warnings.filterwarnings("ignore", message="No ccache found")
 warnings.filterwarnings("ignore", message="When training, we now always track global mean and variance")
 
 # Must run before the first `import paddle` anywhere in the process (after the filters above).
-if "OMP_NUM_THREADS" in _configure_cpu_environment():
+_configure_cpu_environment()
+from .runtime import threads_are_ours as _threads_are_ours  # noqa: E402
+
+if _threads_are_ours() and "paddle" not in __import__("sys").modules:
     from .runtime import import_paddle_quietly as _import_paddle_quietly
 
     _import_paddle_quietly()

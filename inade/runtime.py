@@ -13,6 +13,9 @@ import os
 import sys
 
 
+CHOSEN_THREADS = "INADE_CHOSE_OMP_NUM_THREADS"
+
+
 def available_cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -43,10 +46,17 @@ def configure_cpu_environment() -> dict:
         return applied
     if "OMP_NUM_THREADS" not in os.environ:
         applied["OMP_NUM_THREADS"] = str(available_cores())
+        # child processes inherit the value; this marks it as inade's choice, not the user's
+        applied[CHOSEN_THREADS] = applied["OMP_NUM_THREADS"]
     if "MKL_DEBUG_CPU_TYPE" not in os.environ and _is_amd_cpu():
         applied["MKL_DEBUG_CPU_TYPE"] = "5"
     os.environ.update(applied)
     return applied
+
+
+def threads_are_ours() -> bool:
+    """True when OMP_NUM_THREADS is the value inade chose (here or in a parent process)."""
+    return os.environ.get("OMP_NUM_THREADS") is not None and os.environ.get("OMP_NUM_THREADS") == os.environ.get(CHOSEN_THREADS)
 
 
 _PADDLE_THREAD_WARNING = ("WARNING: OMP_NUM_THREADS set to", "PLEASE USE OMP_NUM_THREADS WISELY")
