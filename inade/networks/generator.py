@@ -114,27 +114,28 @@ class Generator(nn.Layer):
             self.up_4 = block(ngf, ngf // 2)
             final_nc = ngf // 2
         self.conv_img = nn.Conv2D(final_nc, 3, 3, padding=1)
+        self.block_plan = self._block_plan()
         self.attentive_after = None
         if attentive_norm_width is not None:
             self.attentive_after, channels = self._attentive_position(attentive_norm_width)
             self.attentive_norm = AttentiveNorm(channels, attentive_norm_entities)
         init_weights(self)
 
-    def _block_outputs(self):
-        """(block name, output width, output channels) in forward order."""
-        width, blocks = self.latent_hw[1], []
+    def _block_plan(self):
+        """(block name, upsample before it, output width, output channels) in forward order."""
+        width, plan = self.latent_hw[1], []
         names = ["head_0", "G_middle_0", "G_middle_1", "up_0", "up_1", "up_2", "up_3"]
         names += ["up_4"] if self.num_upsampling_layers == "most" else []
         for name in names:
-            if name != "head_0" and (name != "G_middle_1" or self.num_upsampling_layers in ("more", "most")):
-                width *= 2
-            blocks.append((name, width, getattr(self, name).fout))
-        return blocks
+            upsample = name != "head_0" and (name != "G_middle_1" or self.num_upsampling_layers in ("more", "most"))
+            width *= 2 if upsample else 1
+            plan.append((name, upsample, width, getattr(self, name).fout))
+        return tuple(plan)
 
     def _attentive_position(self, width: int):
-        at_width = [(name, channels) for name, w, channels in self._block_outputs() if w == width]
+        at_width = [(name, channels) for name, _, w, channels in self.block_plan if w == width]
         if not at_width:
-            widths = sorted({w for _, w, _ in self._block_outputs()})
+            widths = sorted({w for _, _, w, _ in self.block_plan})
             raise ValueError(f"attentive_norm_width {width} is not a width the generator's blocks produce: {widths}")
         return at_width[-1]
 
@@ -186,10 +187,8 @@ class Generator(nn.Layer):
         def up(t):
             return F.interpolate(t, scale_factor=2, mode="nearest")
 
-        for name, _, _ in self._block_outputs():
-            if name != "head_0" and (name != "G_middle_1" or self.num_upsampling_layers in ("more", "most")):
-                x = up(x)
-            x = getattr(self, name)(x, *cond)
+        for name, upsample, _, _ in self.block_plan:
+            x = getattr(self, name)(up(x) if upsample else x, *cond)
             if name == self.attentive_after:
                 x = self.attentive_norm(x)
         return paddle.tanh(self.conv_img(F.leaky_relu(x, 0.2)))
