@@ -3,6 +3,7 @@ table and figure, and the reference numbers and targets of issue #10."""
 from __future__ import annotations
 
 from ..errors import InadeError
+from ..tables import text_table
 
 # The reference PyTorch release, paper setting, VGG off, measured on the machine
 # issue #10 was written on. Its GFLOP count is of its own operations: its D step
@@ -20,11 +21,6 @@ SECTIONS = (("train_iteration", "training iteration"), ("generator_inference", "
             ("encoder_inference", "encoder inference"))
 MEASURES = tuple((section, key) for section, _ in SECTIONS
                  for key in ("seconds", "images_per_second", "gflop_per_second", "peak_memory_gb"))
-
-
-def _grid(rows) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
 
 
 def _number(value, digits: int = 3) -> str:
@@ -65,7 +61,7 @@ def table(results: dict) -> str:
                              {"seconds": seconds, "gflop": gflop, "gflop_per_second": gflop / seconds,
                               "peak_memory_gb": reference["peak_memory_gb"],
                               "images_per_second": result["setting"]["batch_size"] / seconds}, None))
-    lines.append(_grid(rows))
+    lines.append(text_table(rows))
     for name, result in results["configurations"].items():
         parts = ", ".join(f"{k.replace('_', ' ')} {_number(v)}" for k, v in result.get("breakdown_seconds", {}).items())
         lines.append(f"{name} breakdown, seconds (forward + backward; an iteration runs the discriminator twice): {parts}")
@@ -101,7 +97,7 @@ def compare(before: dict, after: dict) -> str:
             if old is None and new is None:
                 continue
             rows.append((name, section if key is None else f"{section}.{key}", _number(old), _number(new), _ratio(old, new)))
-    text = _grid(rows)
+    text = text_table(rows)
     if None not in peaks and abs(peaks[1] / peaks[0] - 1) > 0.15:
         text += "\nnote: the matmul peaks differ by more than 15%: another machine, or another load on it"
     return text
@@ -118,7 +114,7 @@ def scaling_table(result: dict) -> str:
             t = point["train_iteration"]
             rows.append((sweep, value, _number(t["seconds"]), _number(t["images_per_second"], 2),
                          _number(t["peak_memory_gb"], 2)))
-    return _grid(rows)
+    return text_table(rows)
 
 
 def scaling_figure(result: dict, path: str) -> None:

@@ -6,54 +6,58 @@ import json
 import numpy as np
 
 from ..atomic import atomic_write_text
+from ..tables import text_table
 from ..visuals import colorize_labels, grid, save_png, to_uint8_image
+
+
+# Measure in the results -> its ratio's name in "ratios", THRESHOLDS and "passes".
+RATIO_NAMES = {"miou": "semantic_miou", "diversity": "instance_diversity", "independence": "instance_independence",
+               "reconstruction_error": "reconstruction_error"}
+
+
+def _real_value(result: dict, key: str):
+    """The real images' value a measure is read against (reconstruction: the real spread)."""
+    return result["real"].get("class_spread" if key == "reconstruction_error" else key)
+
+
+def _bound(ratio_name: str) -> str:
+    from .procedural import THRESHOLDS
+
+    return f"{'<=' if ratio_name == 'reconstruction_error' else '>='} {THRESHOLDS[ratio_name]}"
 
 
 def table(result: dict) -> str:
     rows = [("measure", "generated", "real", "ratio", "bound", "ok")]
-    names = {"miou": "semantic_miou", "diversity": "instance_diversity", "independence": "instance_independence",
-             "reconstruction_error": "reconstruction_error"}
-    from .procedural import THRESHOLDS
-
     for key, value in result["generated"].items():
-        ratio_name = names.get(key)
-        real = result["real"].get(key, result["real"].get("class_spread") if key == "reconstruction_error" else None)
+        ratio_name = RATIO_NAMES.get(key)
+        real = _real_value(result, key)
         ratio = result["ratios"].get(ratio_name) if ratio_name else None
-        bound = THRESHOLDS.get(ratio_name) if ratio_name else None
-        sign = "<=" if ratio_name == "reconstruction_error" else ">="
         rows.append((
             key,
             f"{value:.4f}",
             "" if real is None else f"{real:.4f}",
             "" if ratio is None else f"{ratio:.3f}",
-            "" if bound is None else f"{sign} {bound}",
+            _bound(ratio_name) if ratio_name else "",
             "" if ratio_name not in result["passes"] else ("yes" if result["passes"][ratio_name] else "NO"),
         ))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows)
+    return text_table(rows)
 
 
 def comparison_table(results: dict) -> str:
     """Several models' procedural results side by side: each measure as the
     ratio generated / real (reconstruction: error / real spread), real alongside."""
-    from .procedural import THRESHOLDS
-
     names = list(results)
     first = results[names[0]]
     rows = [("measure", "real", *names, "bound")]
-    for key, ratio_name in (("miou", "semantic_miou"), ("diversity", "instance_diversity"),
-                            ("independence", "instance_independence"), ("reconstruction_error", "reconstruction_error")):
-        real = first["real"].get("class_spread" if key == "reconstruction_error" else key)
+    for key, ratio_name in RATIO_NAMES.items():
         cells = [f"{results[n]['ratios'][ratio_name]:.3f}" if ratio_name in results[n]["ratios"] else "-" for n in names]
-        sign = "<=" if ratio_name == "reconstruction_error" else ">="
-        rows.append((f"{key} (ratio)", f"{real:.4f}", *cells, f"{sign} {THRESHOLDS[ratio_name]}"))
+        rows.append((f"{key} (ratio)", f"{_real_value(first, key):.4f}", *cells, _bound(ratio_name)))
     for key in ("covariation", "style_distance_to_real", "pixel_l1", "fid", "kid"):
         if all(key in results[n]["generated"] for n in names):
             real = first["real"].get(key)
             rows.append((key, "" if real is None else f"{real:.4f}",
                          *(f"{results[n]['generated'][key]:.4f}" for n in names), ""))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows)
+    return text_table(rows)
 
 
 def save_json(result: dict, path: str) -> None:
