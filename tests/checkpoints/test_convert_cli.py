@@ -39,16 +39,21 @@ def load_converted(out):
     return nets
 
 
+def convert_fixture(fixtures_dir, name, out, *extra):
+    """Convert a reference fixture through the CLI: (networks, recorded inputs and outputs)."""
+    root = os.path.join(fixtures_dir, name)
+    done = convert(root, out, *extra)
+    assert done.returncode == 0, done.stderr
+    io = {k: paddle.to_tensor(v) for k, v in np.load(os.path.join(root, "io.npz")).items()}
+    return load_converted(out), io
+
+
 def close(ours, reference):
     assert np.abs(ours - reference).max() <= 1e-4 * max(1.0, np.abs(reference).max())
 
 
 def test_inade_fixture_converted_through_the_cli_reproduces_its_outputs(fixtures_dir, tmp_path):
-    root = os.path.join(fixtures_dir, "official_inade_tiny")
-    done = convert(root, tmp_path / "inade", *INADE_TINY)
-    assert done.returncode == 0, done.stderr
-    nets = load_converted(tmp_path / "inade")
-    io = {k: paddle.to_tensor(v) for k, v in np.load(os.path.join(root, "io.npz")).items()}
+    nets, io = convert_fixture(fixtures_dir, "official_inade_tiny", tmp_path / "inade", *INADE_TINY)
     with paddle.no_grad():
         stats = nets["encoder"](io["image"], io["instances"])
         fake = nets["generator"](io["semantics"], io["instances"], remap_noise(io["eps"], *stats), io["z_img"])
@@ -71,11 +76,7 @@ def _label_png(tmp_path, label):
 
 
 def test_spade_vae_fixture_converted_through_the_cli_reproduces_its_outputs(fixtures_dir, tmp_path):
-    root = os.path.join(fixtures_dir, "official_spade_vae_tiny")
-    done = convert(root, tmp_path / "spade", *SPADE_TINY)
-    assert done.returncode == 0, done.stderr
-    nets = load_converted(tmp_path / "spade")
-    io = {k: paddle.to_tensor(v) for k, v in np.load(os.path.join(root, "io.npz")).items()}
+    nets, io = convert_fixture(fixtures_dir, "official_spade_vae_tiny", tmp_path / "spade", *SPADE_TINY)
     with paddle.no_grad():
         mu, _ = nets["encoder"](io["image"])
         fake = nets["generator"](io["semantics"], z=io["z_img"])
