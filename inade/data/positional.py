@@ -53,3 +53,8 @@ def unmapped_class(data_cfg, label_nc: int, contain_dontcare: bool) -> int | Non
 def positional_maps(labels: np.ndarray, ignore: int | None = None) -> np.ndarray:
     """labels [B, 1, H, W] -> [B, 2, H, W]."""
     return np.stack([class_positional_map(label[0], ignore) for label in np.asarray(labels)])
+
+
+def dataset_positional_maps(labels: np.ndarray, data_cfg, label_nc: int, contain_dontcare: bool) -> np.ndarray:
+    """positional_maps of labels [B, 1, H, W] leaving out the dataset's unmapped class."""
+    return positional_maps(labels, unmapped_class(data_cfg, label_nc, contain_dontcare))

@@ -15,7 +15,7 @@ import paddle
 
 from ..config import Config, from_dict
 from ..data.classes import CLASS_NAMES
-from ..data.positional import positional_maps, unmapped_class
+from ..data.positional import dataset_positional_maps
 from ..data.semantics import instance_onehot, semantic_input
 from ..errors import CheckpointError, InadeError
 from ..networks.build import build_encoder, build_generator
@@ -97,8 +97,8 @@ class Synthesizer:
     def _positional(self, scene: Scene):
         if not self.generator.positional:
             return None
-        ignore = unmapped_class(self.config.data, self.label_nc, self.contain_dontcare)
-        return paddle.to_tensor(positional_maps(scene.label[None, None], ignore))
+        maps = dataset_positional_maps(scene.label[None, None], self.config.data, self.label_nc, self.contain_dontcare)
+        return paddle.to_tensor(maps)
 
     # --- styles ---------------------------------------------------------
     def _code(self, seed: int, raw_id: int) -> np.ndarray:

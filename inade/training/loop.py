@@ -186,7 +186,7 @@ class Training:
     def batches(self):
         """Endless batches from the current position, epoch after epoch."""
         from ..data import semantic_input, instance_onehot
-        from ..data.positional import positional_maps, unmapped_class
+        from ..data.positional import dataset_positional_maps
 
         while True:
             if hasattr(self.dataset, "set_epoch"):
@@ -202,8 +202,8 @@ class Training:
                 instances = instance_onehot(instance, num_instances)
                 positional = None
                 if self.generator.positional:
-                    ignore = unmapped_class(self.config.data, self.dataset.label_nc, self.dataset.contain_dontcare)
-                    positional = paddle.to_tensor(positional_maps(np.asarray(batch["label"]), ignore))
+                    positional = paddle.to_tensor(dataset_positional_maps(
+                        np.asarray(batch["label"]), self.config.data, self.dataset.label_nc, self.dataset.contain_dontcare))
                 yield batch, (semantics, instances, image, positional)
             self.epoch += 1
             self.batch_in_epoch = 0
