@@ -191,8 +191,12 @@ class AttentiveNorm(nn.Layer):
         return (out, layout) if return_layout else out
 
 
+def attentive_norm_layers(network: nn.Layer) -> list:
+    """Every AttentiveNorm in ``network`` (itself included)."""
+    return [layer for layer in network.sublayers(include_self=True) if isinstance(layer, AttentiveNorm)]
+
+
 def attentive_norm_regularization(network: nn.Layer) -> paddle.Tensor:
-    """Sum of ``regularization()`` over every AttentiveNorm in ``network`` (itself included); 0 if none."""
-    layers = [network] + list(network.sublayers())
-    terms = [layer.regularization() for layer in layers if isinstance(layer, AttentiveNorm)]
+    """Sum of ``regularization()`` over every AttentiveNorm in ``network``; 0 if none."""
+    terms = [layer.regularization() for layer in attentive_norm_layers(network)]
     return paddle.add_n(terms) if terms else paddle.zeros([], dtype="float32")

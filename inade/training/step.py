@@ -12,7 +12,7 @@ from ..losses import (
     pooled_l1_loss,
     vgg_loss,
 )
-from ..layers.attentive_norm import attentive_norm_regularization
+from ..layers.attentive_norm import attentive_norm_layers, attentive_norm_regularization
 from ..losses.vgg import VGG_LAYER_WEIGHTS
 from ..networks.noise import remap_noise, sample_instance_noise
 from .distributed import average_gradients
@@ -72,7 +72,7 @@ def generator_losses(nets, loss_cfg, vgg, semantics, instances, image, positiona
     if vgg is not None and loss_cfg.lambda_vgg:
         weights = VGG_LAYER_WEIGHTS["inade" if generator.norm_mode == "inade" else "spade"]
         losses["VGG"] = vgg_loss(vgg, fake, image, weights) * loss_cfg.lambda_vgg
-    if loss_cfg.lambda_an and generator.attentive_after is not None:
+    if loss_cfg.lambda_an and attentive_norm_layers(generator):
         losses["AN_G"] = attentive_norm_regularization(generator) * loss_cfg.lambda_an
     if loss_cfg.lambda_l1 and encoder is not None:  # only then is the fake a reconstruction of the photo
         losses["L1"] = pooled_l1_loss(fake, image, loss_cfg.l1_pool) * loss_cfg.lambda_l1
@@ -85,7 +85,7 @@ def discriminator_losses(discriminator, loss_cfg, semantics, fake, image):
         "D_Fake": discriminator_loss(pred_fake, False, loss_cfg.gan_mode),
         "D_Real": discriminator_loss(pred_real, True, loss_cfg.gan_mode),
     }
-    if loss_cfg.lambda_an and discriminator.scales[0].layers[0].attentive_norm is not None:
+    if loss_cfg.lambda_an and attentive_norm_layers(discriminator):
         losses["AN_D"] = attentive_norm_regularization(discriminator) * loss_cfg.lambda_an
     return losses
 
