@@ -2,6 +2,8 @@
 import warnings
 
 from .runtime import configure_cpu_environment as _configure_cpu_environment
+from .runtime import import_paddle_quietly as _import_paddle_quietly
+from .runtime import threads_are_ours as _threads_are_ours
 
 __version__ = "0.1.0"
 
@@ -13,9 +15,5 @@ warnings.filterwarnings("ignore", message="When training, we now always track gl
 
 # Must run before the first `import paddle` anywhere in the process (after the filters above).
 _configure_cpu_environment()
-from .runtime import threads_are_ours as _threads_are_ours  # noqa: E402
-
-if _threads_are_ours() and "paddle" not in __import__("sys").modules:
-    from .runtime import import_paddle_quietly as _import_paddle_quietly
-
+if _threads_are_ours():
     _import_paddle_quietly()
