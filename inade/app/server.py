@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 from ..errors import InadeError
-from .session import Studio
+from .session import Studio, png_bytes
 
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
@@ -61,13 +61,7 @@ class _Handler(BaseHTTPRequestHandler):
         except InadeError as error:
             return self._json(404, {"error": str(error)})
         if kind == "image":
-            import io
-
-            from PIL import Image
-
-            buffer = io.BytesIO()
-            Image.fromarray(session.image).save(buffer, format="PNG")
-            body, content_type, filename = buffer.getvalue(), "image/png", "inade.png"
+            body, content_type, filename = png_bytes(session.image), "image/png", "inade.png"
         else:
             body, content_type, filename = session.styles.to_json().encode("utf-8"), "application/json", "inade_styles.json"
         self._send(200, body, content_type, [("Content-Disposition", f'attachment; filename="{filename}"')])

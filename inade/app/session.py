@@ -22,10 +22,14 @@ from ..visuals import colorize_labels, label_palette, to_uint8_image
 MAX_SESSIONS = 64
 
 
-def png_data_url(picture: np.ndarray) -> str:
+def png_bytes(picture: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(picture).save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return buffer.getvalue()
+
+
+def png_data_url(picture: np.ndarray) -> str:
+    return "data:image/png;base64," + base64.b64encode(png_bytes(picture)).decode("ascii")
 
 
 def decode_upload(upload: dict, what: str, reader):
