@@ -200,6 +200,12 @@ class LossConfig:
     # its photo after average pooling by l1_pool. Needs model.use_encoder.
     lambda_l1: float = 0.0
     l1_pool: int = 4
+    # Share of each batch whose instance noise (or z) is drawn from the N(0, I)
+    # prior instead of the encoder, as BicycleGAN's cLR path does: those fakes
+    # get the adversarial term only, the rest the reconstruction terms too
+    # (feature matching, VGG, L1, KLD). Sampling draws from the prior, so this
+    # trains it directly. Needs model.use_encoder.
+    prior_fraction: float = 0.0
     # weight of the Attentive Normalization layers' entity orthogonality regulariser
     lambda_an: float = 0.01
 
@@ -209,6 +215,8 @@ class LossConfig:
                 raise ValueError(f"loss.{name} must be >= 0, got {getattr(self, name)}")
         if self.l1_pool < 1:
             raise ValueError(f"loss.l1_pool must be >= 1, got {self.l1_pool}")
+        if not 0 <= self.prior_fraction < 1:
+            raise ValueError(f"loss.prior_fraction must be in [0, 1), got {self.prior_fraction}")
 
 
 @dataclasses.dataclass
@@ -292,6 +300,8 @@ class Config:
         if self.loss.lambda_l1 and not self.model.use_encoder:
             # without an encoder the fake is a fresh sample, not a reconstruction
             raise ValueError("loss.lambda_l1 needs model.use_encoder: true (set loss.lambda_l1: 0 otherwise)")
+        if self.loss.prior_fraction and not self.model.use_encoder:
+            raise ValueError("loss.prior_fraction needs model.use_encoder: true (without an encoder every fake is a prior sample)")
 
 
 def load_config(path: str, overrides=()) -> Config:

@@ -35,35 +35,68 @@ def discriminate(discriminator, semantics, fake, real):
     return split_predictions(discriminator(pair))
 
 
-def encode_noise(generator, encoder, image, instances):
-    """Instance noise for a training forward: remapped onto the encoder's
-    distributions when there is an encoder (returns its KLD inputs too)."""
+def posterior_rows(batch: int, prior_fraction: float) -> int:
+    """How many leading rows of a batch take their style from the encoder; the
+    rest are prior samples. At least one row stays with the encoder so that it
+    trains every iteration."""
+    return max(1, batch - int(round(batch * prior_fraction)))
+
+
+def encode_noise(generator, encoder, image, instances, rows=None):
+    """Instance noise for a training forward [B, K, 2, nc]: the first ``rows``
+    images' noise is remapped onto the encoder's distributions (whose KLD
+    inputs are returned too), the rest stays prior noise."""
     batch, num_instances = instances.shape[:2]
     eps = sample_instance_noise(batch, num_instances, generator.noise_nc, image.dtype)
     if encoder is None:
         return eps, None
-    stats = encoder(image, instances)
-    return remap_noise(eps, *stats), stats
+    if rows is None or rows == batch:
+        stats = encoder(image, instances)
+        return remap_noise(eps, *stats), stats
+    stats = encoder(image[:rows], instances[:rows])
+    return paddle.concat([remap_noise(eps[:rows], *stats), eps[rows:]], axis=0), stats
+
+
+def encode_z(encoder, image, rows):
+    """GauGAN's z [B, z_dim] and its (mu, logvar): drawn from the photo's encoded
+    distribution for the first ``rows`` images, from the prior for the rest."""
+    mu, logvar = encoder(image if rows == image.shape[0] else image[:rows])
+    z = paddle.randn(mu.shape, dtype=mu.dtype) * paddle.exp(0.5 * logvar) + mu
+    if rows < image.shape[0]:
+        z = paddle.concat([z, paddle.randn([image.shape[0] - rows, mu.shape[1]], dtype=mu.dtype)], axis=0)
+    return z, (mu, logvar)
+
+
+def leading_rows(predictions, rows):
+    """The discriminator's per-scale feature lists cut to the first ``rows`` images."""
+    return [[t[:rows] for t in scale] for scale in predictions]
 
 
 def generator_losses(nets, loss_cfg, vgg, semantics, instances, image, positional=None):
-    """Forward G (and E) and D; returns (fake, dict of weighted loss terms)."""
+    """Forward G (and E) and D; returns (fake, dict of weighted loss terms).
+    With an encoder, the first rows of the batch are reconstructions of their
+    photos and the last ``loss.prior_fraction`` of it prior samples: the
+    reconstruction terms (feature matching, VGG, L1, KLD) see only the former."""
     generator, encoder, discriminator = nets
     losses = {}
     z = None
+    batch = image.shape[0]
+    rows = posterior_rows(batch, loss_cfg.prior_fraction) if encoder is not None else batch
     if generator.norm_mode == "inade":
-        noise, stats = encode_noise(generator, encoder, image, instances)
+        noise, stats = encode_noise(generator, encoder, image, instances, rows)
     else:
         noise, stats = None, None
         if encoder is not None:  # GauGAN: z drawn from the photo's encoded distribution
-            mu, logvar = encoder(image)
-            z = paddle.randn(mu.shape, dtype=mu.dtype) * paddle.exp(0.5 * logvar) + mu
+            z, (mu, logvar) = encode_z(encoder, image, rows)
             if loss_cfg.lambda_kld:
                 losses["KLD"] = kld_loss(mu, logvar) * loss_cfg.lambda_kld
     fake = generator(semantics, instances, noise, z, positional)
     pred_fake, pred_real = discriminate(discriminator, semantics, fake, image)
     losses["G_GAN"] = generator_adversarial_loss(pred_fake, loss_cfg.gan_mode)
+    rebuilt, photo = (fake, image) if rows == batch else (fake[:rows], image[:rows])
     if loss_cfg.lambda_feat:
+        if rows < batch:
+            pred_fake, pred_real = leading_rows(pred_fake, rows), leading_rows(pred_real, rows)
         losses["G_Feat"] = feature_matching_loss(
             pred_fake, pred_real, loss_cfg.lambda_feat, last_only=loss_cfg.feature_matching == "last"
         )
@@ -71,11 +104,11 @@ def generator_losses(nets, loss_cfg, vgg, semantics, instances, image, positiona
         losses["KLD"] = inade_kld_loss(*stats, lambda_kld=loss_cfg.lambda_kld)
     if vgg is not None and loss_cfg.lambda_vgg:
         weights = VGG_LAYER_WEIGHTS["inade" if generator.norm_mode == "inade" else "spade"]
-        losses["VGG"] = vgg_loss(vgg, fake, image, weights) * loss_cfg.lambda_vgg
+        losses["VGG"] = vgg_loss(vgg, rebuilt, photo, weights) * loss_cfg.lambda_vgg
     if loss_cfg.lambda_an and attentive_norm_layers(generator):
         losses["AN_G"] = attentive_norm_regularization(generator) * loss_cfg.lambda_an
     if loss_cfg.lambda_l1 and encoder is not None:  # only then is the fake a reconstruction of the photo
-        losses["L1"] = pooled_l1_loss(fake, image, loss_cfg.l1_pool) * loss_cfg.lambda_l1
+        losses["L1"] = pooled_l1_loss(rebuilt, photo, loss_cfg.l1_pool) * loss_cfg.lambda_l1
     return fake, losses
 
 
