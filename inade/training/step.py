@@ -133,6 +133,11 @@ def train_step(nets, optimizers, loss_cfg, vgg, semantics, instances, image, pos
     opt_g, opt_d = optimizers
     g_params = opt_g._parameter_list
     d_params = opt_d._parameter_list
+    # Gradients are released, not zeroed, around each update: at the paper
+    # setting the generator's alone are 0.34 GB that would otherwise stay
+    # allocated through the next forward, where the peak memory is.
+    opt_g.clear_grad(set_to_zero=False)
+    opt_d.clear_grad(set_to_zero=False)
 
     # The G step needs gradients through D, not for D's weights: freezing them
     # skips D's weight gradients there (the D step computes its own).
@@ -140,19 +145,19 @@ def train_step(nets, optimizers, loss_cfg, vgg, semantics, instances, image, pos
         p.stop_gradient = True
     try:
         fake, g_losses = generator_losses(nets, loss_cfg, vgg, semantics, instances, image, positional)
-        opt_g.clear_grad()
         sum(g_losses.values()).backward()
     finally:
         for p in d_params:
             p.stop_gradient = False
     average_gradients(g_params)
     opt_g.step()
+    opt_g.clear_grad(set_to_zero=False)
 
     d_losses = discriminator_losses(discriminator, loss_cfg, semantics, fake, image)
-    opt_d.clear_grad()
     sum(d_losses.values()).backward()
     average_gradients(d_params)
     opt_d.step()
+    opt_d.clear_grad(set_to_zero=False)
 
     values = {name: float(value) for name, value in {**g_losses, **d_losses}.items()}
     return fake.detach(), values
