@@ -1,6 +1,7 @@
 """Evaluate a model.
 
 Procedural data (no weights needed: the oracle reads classes and instance styles back):
+    python tools/evaluate.py --procedural                  # the shipped model (models/procedural)
     python tools/evaluate.py --checkpoint runs/procedural --procedural --out eval/procedural
 
 Semantic consistency from an external segmenter's predictions (one PNG of class ids per image):
@@ -60,7 +61,8 @@ def compare(synths, args, inception):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", nargs="+", metavar="[NAME=]PATH",
-                        help="run folder or checkpoint file; several (optionally named) for a side-by-side comparison")
+                        help="run folder or checkpoint file; several (optionally named) for a side-by-side "
+                             "comparison (default with --procedural: the shipped model)")
     parser.add_argument("--procedural", action="store_true", help="oracle metrics on the procedural dataset")
     parser.add_argument("--layouts", type=int, default=12, help="label maps to evaluate")
     parser.add_argument("--samples", type=int, default=4, help="images per label map")
@@ -82,15 +84,19 @@ def main(argv=None):
 
             save_json(scores, os.path.join(args.out, "segmentation.json"))
         return 0
-    if not (args.checkpoint and args.procedural):
-        raise InadeError("give --checkpoint with --procedural, or --predictions with --labels")
+    if not args.procedural:
+        raise InadeError("give --procedural (with --checkpoint, or the shipped model is evaluated), "
+                         "or --predictions with --labels")
     from inade.data.procedural import ProceduralDataset
     from inade.evaluation import evaluate_procedural
     from inade.evaluation.report import sample_figure, save_json, table
     from inade.synthesis import Synthesizer
+    from inade.synthesis.synthesizer import DEFAULT_MODEL
 
+    if not args.checkpoint:
+        print(f"evaluating the shipped model ({os.path.relpath(DEFAULT_MODEL)})")
     synths = {}
-    for entry in args.checkpoint:
+    for entry in args.checkpoint or [DEFAULT_MODEL]:
         name, _, path = entry.rpartition("=") if "=" in entry and not os.path.exists(entry) else ("", "", entry)
         synths[name or os.path.basename(os.path.normpath(path))] = synth = Synthesizer.load(path)
         if synth.config.data.type != "procedural":

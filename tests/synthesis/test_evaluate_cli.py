@@ -21,6 +21,21 @@ def test_procedural_evaluation_writes_table_json_and_figure(tiny_run, tmp_path):
     assert Image.open(tmp_path / "samples.png").size[0] > 6 * 32
 
 
+def test_procedural_evaluation_defaults_to_the_shipped_model_and_says_so(tmp_path):
+    done = subprocess.run([sys.executable, TOOL, "--procedural", "--layouts", "2", "--samples", "2", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "evaluating the shipped model" in done.stdout
+    assert json.loads((tmp_path / "metrics.json").read_text())["generated"]["miou"] > 0.5
+
+
+def test_evaluate_without_a_task_says_what_to_give():
+    done = subprocess.run([sys.executable, TOOL], capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines() == [
+        "error: give --procedural (with --checkpoint, or the shipped model is evaluated), or --predictions with --labels"]
+
+
 def test_segmentation_scores_from_prediction_folders(tmp_path):
     (tmp_path / "pred").mkdir()
     (tmp_path / "gt").mkdir()
