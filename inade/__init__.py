@@ -3,7 +3,6 @@ import warnings
 
 from .runtime import configure_cpu_environment as _configure_cpu_environment
 from .runtime import import_paddle_quietly as _import_paddle_quietly
-from .runtime import release_large_blocks as _release_large_blocks
 from .runtime import threads_are_ours as _threads_are_ours
 
 __version__ = "0.1.0"
@@ -16,6 +15,5 @@ warnings.filterwarnings("ignore", message="When training, we now always track gl
 
 # Must run before the first `import paddle` anywhere in the process (after the filters above).
 _configure_cpu_environment()
-_release_large_blocks()
 if _threads_are_ours():
     _import_paddle_quietly()

@@ -54,33 +54,6 @@ def configure_cpu_environment() -> dict:
     return applied
 
 
-# glibc's mallopt parameter number for the mmap threshold (malloc.h: M_MMAP_THRESHOLD)
-_M_MMAP_THRESHOLD = -3
-MMAP_THRESHOLD_BYTES = 1 << 20
-
-
-def release_large_blocks(threshold: int = MMAP_THRESHOLD_BYTES) -> bool:
-    """Serve host allocations of ``threshold`` bytes and more from mmap, so
-    that a freed activation goes back to the system at once.
-
-    glibc raises its mmap threshold every time such a block is freed (up to
-    32 MB), after which activations come from the heap, where freed blocks
-    between live ones stay resident: at the paper setting that is 0.3 GB of
-    the training step's peak (3.13 -> 2.83 GB). A fixed threshold also stops
-    the raising. Left alone when the user set MALLOC_MMAP_THRESHOLD_ or
-    outside glibc; returns whether it was applied.
-    """
-    if "MALLOC_MMAP_THRESHOLD_" in os.environ or not sys.platform.startswith("linux"):
-        return False
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        return bool(libc.mallopt(_M_MMAP_THRESHOLD, int(threshold)))
-    except (OSError, AttributeError):  # not glibc (e.g. musl has no mallopt)
-        return False
-
-
 def threads_are_ours() -> bool:
     """True when OMP_NUM_THREADS is the value inade chose (here or in a parent process)."""
     return os.environ.get("OMP_NUM_THREADS") is not None and os.environ.get("OMP_NUM_THREADS") == os.environ.get(CHOSEN_THREADS)
