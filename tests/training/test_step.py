@@ -12,9 +12,7 @@ from inade.training.step import generator_losses, posterior_rows
 from .tiny import write_config
 
 
-def batch_of(training, size):
-    training.config.data.batch_size = size
-    training.sampler.batch_size = size
+def first_batch(training):
     _, tensors = next(training.batches())
     return tensors
 
@@ -51,7 +49,7 @@ def test_posterior_rows_keep_at_least_one_image_for_the_encoder():
 
 
 def test_prior_rows_photos_reach_no_loss_term_and_posterior_rows_photos_do(training):
-    semantics, instances, image, _ = batch_of(training, 4)
+    semantics, instances, image, _ = first_batch(training)
     fake, losses = losses_for(training, semantics, instances, image)
     assert {"G_GAN", "G_Feat", "KLD", "L1"} <= set(losses)
 
@@ -75,7 +73,7 @@ def test_prior_rows_photos_reach_no_loss_term_and_posterior_rows_photos_do(train
 
 
 def test_without_prior_fraction_every_photo_is_reconstructed(training):
-    semantics, instances, image, _ = batch_of(training, 4)
+    semantics, instances, image, _ = first_batch(training)
     loss_cfg = training.config.loss
     loss_cfg.prior_fraction = 0.0
     try:
