@@ -93,10 +93,12 @@ def main(argv=None):
     from inade.synthesis import Synthesizer
     from inade.synthesis.synthesizer import DEFAULT_MODEL
 
-    if not args.checkpoint:
+    checkpoints = args.checkpoint
+    if not checkpoints:
         print(f"evaluating the shipped model ({os.path.relpath(DEFAULT_MODEL)})")
+        checkpoints = [DEFAULT_MODEL]
     synths = {}
-    for entry in args.checkpoint or [DEFAULT_MODEL]:
+    for entry in checkpoints:
         name, _, path = entry.rpartition("=") if "=" in entry and not os.path.exists(entry) else ("", "", entry)
         synths[name or os.path.basename(os.path.normpath(path))] = synth = Synthesizer.load(path)
         if synth.config.data.type != "procedural":
