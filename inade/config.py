@@ -179,8 +179,13 @@ class ModelConfig:
     attentive_norm_discriminator: bool = False
     attentive_norm_entities: int = 16
     spade_hidden: int = 128  # hidden channels of SPADE norms (fixed at 128 in the reference)
+    # INADE's encoder also reads each instance's RGB mean and spread (not in the
+    # reference; see InstanceAdaptiveEncoder). norm_mode inade with use_encoder only.
+    encoder_colour_statistics: bool = False
 
     def __post_init__(self):
+        if self.encoder_colour_statistics and (self.norm_mode != "inade" or not self.use_encoder):
+            raise ValueError("model.encoder_colour_statistics needs norm_mode inade with use_encoder: true")
         if self.clade_positional and self.norm_mode != "clade":
             raise ValueError(f"model.clade_positional needs norm_mode clade, not {self.norm_mode!r}")
         for name in ("ngf", "ndf", "noise_nc", "z_dim", "num_d", "n_layers_d", "attentive_norm_entities", "spade_hidden"):

@@ -56,6 +56,8 @@ def test_validation_in_sections_is_reported_with_the_section():
         from_dict(OptimConfig, {"iterations": 10, "decay_epochs": 2}, "optim")
     with pytest.raises(ConfigError, match="loss.lambda_kld must be >= 0"):
         from_dict(LossConfig, {"lambda_kld": -1}, "loss")
+    with pytest.raises(ConfigError, match="model.encoder_colour_statistics needs norm_mode inade"):
+        from_dict(ModelConfig, {"norm_mode": "spade", "encoder_colour_statistics": True}, "model")
 
 
 def test_overrides_parse_yaml_values_and_never_evaluate():

@@ -34,7 +34,7 @@ def build_encoder(model, crop_size: int):
     if not model.use_encoder:
         return None
     if model.norm_mode == "inade":
-        return InstanceAdaptiveEncoder(model.ngf, model.noise_nc)
+        return InstanceAdaptiveEncoder(model.ngf, model.noise_nc, colour_statistics=model.encoder_colour_statistics)
     return ConvEncoder(model.ngf, crop_size, model.z_dim)
 
 

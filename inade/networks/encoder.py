@@ -20,6 +20,15 @@ def _up(x):
     return F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
 
 
+def instance_colour_statistics(image, instances):
+    """Each instance's mean and standard deviation of the image's channels:
+    [B, K, 2C] from image [B, C, H, W] and one-hot instances [B, K, H, W]."""
+    pixels = instance_average_pool(paddle.concat([image, image * image], axis=1), instances)  # [B, K, 2C]
+    mean, mean_square = paddle.split(pixels, 2, axis=-1)
+    std = paddle.sqrt(paddle.clip(mean_square - mean * mean, min=1e-6))
+    return paddle.concat([mean, std], axis=-1)
+
+
 class InstanceAdaptiveEncoder(nn.Layer):
     """U-Net of instance-aware convs whose four full-resolution heads are
     averaged over each instance's pixels.
@@ -27,9 +36,15 @@ class InstanceAdaptiveEncoder(nn.Layer):
     forward(image [B, 3, H, W], instances [B, K, H, W]) ->
     (scale_mu, scale_logvar, bias_mu, bias_logvar), each [B, K, noise_nc].
     H and W must be multiples of 16.
+
+    colour_statistics (not in the reference) adds, through a small MLP, each
+    instance's mean and standard deviation of RGB to the pooled heads: every
+    layer of the U-Net instance-normalises over the whole image, which leaves
+    an instance's absolute colour only as a contrast with the rest of the
+    image, and the heads' average pooling mostly cancels stripe texture.
     """
 
-    def __init__(self, ndf: int = 64, noise_nc: int = 64):
+    def __init__(self, ndf: int = 64, noise_nc: int = 64, colour_statistics: bool = False):
         super().__init__()
         self.noise_nc = noise_nc
         self.layer1 = InstanceAwareConv2d(3, ndf, 3, stride=2)
@@ -43,6 +58,15 @@ class InstanceAdaptiveEncoder(nn.Layer):
         for name in HEADS:
             setattr(self, name, InstanceAwareConv2d(ndf, noise_nc, 3))
         init_weights(self)
+        self.colour_mlp = None
+        if colour_statistics:
+            # Built after init_weights: the reference's gain-0.02 init would make
+            # this three-layer path start (and learn) about 0.02^3 times too small.
+            hidden = 8 * noise_nc
+            self.colour_mlp = nn.Sequential(
+                nn.Linear(6, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, hidden), nn.LeakyReLU(0.2),
+                nn.Linear(hidden, len(HEADS) * noise_nc),
+            )
 
     def check_inputs(self, image, instances):
         if image.ndim != 4 or image.shape[1] != 3:
@@ -72,4 +96,6 @@ class InstanceAdaptiveEncoder(nn.Layer):
         bias = paddle.concat([h.bias for h in heads], axis=0)
         maps = instance_aware_conv2d(y, ids, weight, bias, stride=1, padding=1)  # [B, 4*noise_nc, H, W]
         pooled = instance_average_pool(maps, instances)  # [B, K, 4*noise_nc]
+        if self.colour_mlp is not None:
+            pooled = pooled + self.colour_mlp(instance_colour_statistics(image, instances))
         return tuple(paddle.split(pooled, len(HEADS), axis=-1))

@@ -20,6 +20,16 @@ def tiny_run(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def tiny_colour_run(tmp_path_factory):
+    """tiny_run with the encoder's colour-statistics path (model.encoder_colour_statistics)."""
+    folder = tmp_path_factory.mktemp("tiny_colour_run")
+    config = write_config(folder, folder / "run", model={"encoder_colour_statistics": True},
+                          optim={"iterations": 2}, logging={"image_every": 0, "checkpoint_every": 100})
+    train(load_config(config))
+    return str(folder / "run")
+
+
+@pytest.fixture(scope="session")
 def scene_files(tmp_path_factory):
     """Label, instance and photo files of two procedural scenes at 32x32."""
     folder = tmp_path_factory.mktemp("scenes")

@@ -4,6 +4,7 @@ import sys
 
 import numpy as np
 import paddle
+import pytest
 
 from inade.data.semantics import instance_onehot, semantic_input
 from inade.synthesis import Synthesizer
@@ -12,12 +13,15 @@ from inade.synthesis.inference import load_predictor, predict
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def test_exported_generator_and_encoder_match_eager_with_paddle_inference(tiny_run, scene_files, tmp_path):
+@pytest.mark.parametrize("run", ["tiny_run", "tiny_colour_run"])
+def test_exported_generator_and_encoder_match_eager_with_paddle_inference(run, request, scene_files, tmp_path):
+    tiny_run = request.getfixturevalue(run)
     out = tmp_path / "export"
     done = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "export.py"), "--checkpoint", tiny_run,
                            "--out", str(out)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     synth = Synthesizer.load(tiny_run)
+    assert (synth.encoder.colour_mlp is not None) == (run == "tiny_colour_run")  # the checkpoint rebuilds the option
     scene = synth.scene(scene_files[0]["label"], scene_files[0]["instance"])
     for batch in (1, 3):  # the batch size is dynamic
         label = paddle.to_tensor(np.repeat(scene.label[None, None], batch, 0))
