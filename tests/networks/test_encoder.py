@@ -7,7 +7,7 @@ from inade.networks.encoder import InstanceAdaptiveEncoder, instance_colour_stat
 def _scene(seed=0, size=32, num_instances=4):
     rng = np.random.default_rng(seed)
     ids = rng.integers(0, num_instances, size=(2, size, size))
-    ids[:, 0, 0] = np.arange(num_instances)[:2]  # every image has instances 0 and 1 at least
+    ids[:, 0, :num_instances] = np.arange(num_instances)  # every instance has pixels in every image
     one_hot = (ids[:, None] == np.arange(num_instances)[None, :, None, None]).astype(np.float32)  # [B, K, H, W]
     image = rng.uniform(-1, 1, size=(2, 3, size, size)).astype(np.float32)
     return image, ids, one_hot
