@@ -7,7 +7,8 @@ One multiply-add counts as 2 FLOPs. Counted in a forward pass:
   2 * Cout * Cin/groups * kh * kw * Hout * Wout per image;
 - every nn.Linear (the generator's z layer, the norms' noise layers);
 - INADE's norm: its two [P, C] x [P, HW] products (gamma and beta spread from
-  the P (class, instance) pairs present), 2 * 2 * P * C * H * W per image;
+  the P (class, instance) pairs present), 2 * 2 * P * C * H * W per image
+  (in training, the fused batch-norm node's backward spreads gamma once more);
 - the encoder's instance pooling, a [K, HW] x [HW, 4 noise_nc] product.
 
 Backward (``count_training_flops``, one real training step with hooks): each
@@ -30,6 +31,7 @@ import paddle
 import paddle.nn as nn
 
 from ..layers.instance_conv import InstanceAwareConv2d
+from ..layers.fused_norm import fusable
 from ..layers.norms import InadeNorm, class_instance_pairs
 from ..networks.encoder import HEADS, InstanceAdaptiveEncoder
 
@@ -64,7 +66,10 @@ def _inade_norm(layer, inputs, output):
     flops = 2 * 2 * int(batch) * int(pairs[0].shape[1]) * channels * int(height) * int(width)
     # the per-pair rows carry the gradient (tables, noise layer, encoded noise); the masks none
     rows_train = _trains(layer.class_weight, layer.class_bias, layer.fc_noise.weight, inputs[3]) > 0
-    return flops, flops * rows_train
+    backward = flops * rows_train
+    if _trains(inputs[0]) and fusable(layer.param_free_norm):
+        backward += flops // 2  # for x's gradient the fused node spreads gamma again (layers/fused_norm.py)
+    return flops, backward
 
 
 def _encoder_tail(encoder: InstanceAdaptiveEncoder, instances_seen: list):

@@ -6,6 +6,7 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
+from .fused_norm import batch_norm_modulate, fusable, spread_rows
 from .resize import resize_nearest
 
 PARAM_FREE_NORMS = ("batch", "instance", "syncbatch")
@@ -95,7 +96,6 @@ class InadeNorm(nn.Layer):
         map, are ignored) and instances [B, K, h, w], both one-hot; instance_noise
         [B, K, 2, noise_nc]; ``pairs`` from class_instance_pairs when the caller
         has them already."""
-        normalized = self.param_free_norm(x)
         batch, channels, height, width = x.shape
         masks, pair_class, pair_instance = pairs if pairs is not None else class_instance_pairs(
             segmap, instances, self.num_classes)
@@ -109,11 +109,12 @@ class InadeNorm(nn.Layer):
         noise_rows = paddle.gather(noise_rows, pair_instance, axis=1)  # [B, P, 2, C]: + "no instance"
         flat_masks = masks.reshape([batch, num_pairs, height * width])  # [B, P, HW]
 
-        def spread(path):  # gamma (path 0) or beta (1) of every pixel: [B, C, H, W]
-            per_pair = rows[:, path] * noise_rows[:, :, path] + rows[:, 2 + path]  # [B, P, C]
-            return paddle.matmul(per_pair, flat_masks, transpose_x=True).reshape([batch, channels, height, width])
+        scale_rows, shift_rows = (rows[:, path] * noise_rows[:, :, path] + rows[:, 2 + path] for path in (0, 1))  # [B, P, C]
+        if fusable(self.param_free_norm):
+            return batch_norm_modulate(self.param_free_norm, x, scale_rows, shift_rows, flat_masks)
 
-        return spread(0) * normalized + spread(1)
+        return (spread_rows(scale_rows, flat_masks, x.shape) * self.param_free_norm(x)
+                + spread_rows(shift_rows, flat_masks, x.shape))
 
 
 class SpadeNorm(nn.Layer):

@@ -38,6 +38,13 @@ def test_flops_of_an_inade_norm_by_hand():
     products = 2 * 2 * 2 * 4 * 8 * 16 * 16  # gamma and beta, batch 2, P 4, C 8, 16x16 (masks resized)
     noise_layer = 2 * (2 * 4 * 2) * 4 * 8  # fc_noise on [2, 4, 2, noise 4] -> 8
     assert count_flops(norm, x, semantics, instances, noise) == products + noise_layer
+    # backward: the rows' gradients through both products and the noise layer's
+    # weight gradient; for x's gradient the fused batch-norm node spreads gamma once more
+    counts = count_training_flops({"norm": norm}, lambda: norm(x, semantics, instances, noise).sum().backward())
+    assert counts["norm"] == {"forward": products + noise_layer, "backward": products + noise_layer}
+    x.stop_gradient = False
+    counts = count_training_flops({"norm": norm}, lambda: norm(x, semantics, instances, noise).sum().backward())
+    assert counts["norm"] == {"forward": products + noise_layer, "backward": products + products // 2 + noise_layer}
 
 
 def test_flops_include_the_encoder_heads_and_pooling_and_scale_with_pixels():

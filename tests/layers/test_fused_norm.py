@@ -1,0 +1,80 @@
+import numpy as np
+import paddle
+import pytest
+
+import inade.layers.norms as norms
+from inade.layers import InadeNorm
+from inade.layers.fused_norm import fusable
+
+
+def _inputs(rng):
+    labels = rng.integers(0, 3, size=(2, 8, 8))
+    inst = rng.integers(0, 3, size=(2, 8, 8))
+    inst[0, :2] = 3  # pixels of no instance take the zero row
+    segmap = np.eye(3, dtype="float32")[labels].transpose(0, 3, 1, 2)
+    instances = np.eye(4, dtype="float32")[inst][..., :3].transpose(0, 3, 1, 2)
+    x = (rng.standard_normal((2, 4, 8, 8)) * 2 + 0.5).astype("float32")
+    noise = rng.standard_normal((2, 3, 2, 5)).astype("float32")
+    return [paddle.to_tensor(a) for a in (x, segmap, instances, noise)]
+
+
+def _run(norm, inputs, upstream):
+    x = inputs[0].clone()
+    x.stop_gradient = False
+    out = norm(x, *inputs[1:])
+    (out * upstream).sum().backward()
+    grads = [x.grad.numpy()] + [p.grad.numpy() for p in (norm.class_weight, norm.class_bias, norm.fc_noise.weight)]
+    return out.numpy(), grads, norm.param_free_norm._mean.numpy(), norm.param_free_norm._variance.numpy()
+
+
+def test_fused_batch_norm_modulation_matches_separate_ops(monkeypatch):
+    """The recomputing node gives the output, every gradient and the running
+    statistics of batch norm followed by the modulation as separate ops."""
+    rng = np.random.default_rng(0)
+    paddle.seed(0)
+    fused = InadeNorm(channels=4, num_classes=3, noise_nc=5, param_free_norm="batch")
+    fused.class_bias.set_value(paddle.to_tensor(rng.standard_normal((3, 4, 2)).astype("float32")))
+    separate = InadeNorm(channels=4, num_classes=3, noise_nc=5, param_free_norm="batch")
+    separate.set_state_dict(fused.state_dict())
+    inputs = _inputs(rng)
+    upstream = paddle.to_tensor(rng.standard_normal((2, 4, 8, 8)).astype("float32"))
+    assert fusable(fused.param_free_norm)
+
+    got = _run(fused, inputs, upstream)
+    monkeypatch.setattr(norms, "fusable", lambda norm: False)
+    expected = _run(separate, inputs, upstream)
+
+    np.testing.assert_allclose(got[0], expected[0], rtol=1e-5, atol=1e-5)
+    for g, e in zip(got[1], expected[1]):
+        np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-5)
+        assert np.abs(e).max() > 1e-3  # every gradient is really exercised
+    np.testing.assert_allclose(got[2], expected[2], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(got[3], expected[3], rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("kind", ["instance", "batch"])
+def test_fused_path_only_for_training_batch_norm(kind):
+    norm = InadeNorm(channels=4, num_classes=3, noise_nc=5, param_free_norm=kind)
+    assert fusable(norm.param_free_norm) == (kind == "batch")
+    norm.eval()
+    assert not fusable(norm.param_free_norm)  # running statistics: the plain layer
+    sync = paddle.nn.SyncBatchNorm(4, weight_attr=False, bias_attr=False)
+    assert not fusable(sync)
+
+
+def test_fused_norm_with_frozen_tables_gives_only_the_input_gradient(monkeypatch):
+    inputs = _inputs(np.random.default_rng(1))
+    grads = []
+    for fused in (True, False):
+        paddle.seed(0)
+        norm = InadeNorm(channels=4, num_classes=3, noise_nc=5, param_free_norm="batch")
+        for p in norm.parameters():
+            p.stop_gradient = True
+        if not fused:
+            monkeypatch.setattr(norms, "fusable", lambda norm: False)
+        x = inputs[0].clone()
+        x.stop_gradient = False
+        norm(x, *inputs[1:]).square().sum().backward()
+        grads.append(x.grad.numpy())
+        assert norm.class_weight.grad is None
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-4, atol=1e-5)
