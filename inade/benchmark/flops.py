@@ -66,10 +66,12 @@ def _inade_norm(layer, inputs, output):
     flops = 2 * 2 * int(batch) * int(pairs[0].shape[1]) * channels * int(height) * int(width)
     # the per-pair rows carry the gradient (tables, noise layer, encoded noise); the masks none
     rows_train = _trains(layer.class_weight, layer.class_bias, layer.fc_noise.weight, inputs[3]) > 0
-    backward = flops * rows_train
-    if _trains(inputs[0]) and fusable(layer.param_free_norm):
-        backward += flops // 2  # for x's gradient the fused node spreads gamma again (layers/fused_norm.py)
-    return flops, backward
+    if not fusable(layer.param_free_norm):
+        return flops, flops * rows_train
+    # the fused node (layers/fused_norm.py): two per-pair sums serve every
+    # gradient, and x's gradient spreads gamma once more
+    x_train = _trains(inputs[0]) > 0
+    return flops, flops * (rows_train or x_train) + flops // 2 * x_train
 
 
 def _encoder_tail(encoder: InstanceAdaptiveEncoder, instances_seen: list):
