@@ -6,7 +6,7 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from .fused_norm import batch_norm_modulate, fusable, spread_rows
+from .fused_norm import batch_norm_modulate, fusable, normalize_modulate, running_statistics, spread_rows
 from .resize import resize_nearest
 
 PARAM_FREE_NORMS = ("batch", "instance", "syncbatch")
@@ -112,6 +112,9 @@ class InadeNorm(nn.Layer):
         scale_rows, shift_rows = (rows[:, path] * noise_rows[:, :, path] + rows[:, 2 + path] for path in (0, 1))  # [B, P, C]
         if fusable(self.param_free_norm):
             return batch_norm_modulate(self.param_free_norm, x, scale_rows, shift_rows, flat_masks)
+        statistics = running_statistics(self.param_free_norm)
+        if statistics is not None:  # sampling: the running statistics fold into the rows too
+            return normalize_modulate(x, *statistics, scale_rows, shift_rows, flat_masks)
 
         return (spread_rows(scale_rows, flat_masks, x.shape) * self.param_free_norm(x)
                 + spread_rows(shift_rows, flat_masks, x.shape))

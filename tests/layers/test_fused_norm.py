@@ -78,3 +78,18 @@ def test_fused_norm_with_frozen_tables_gives_only_the_input_gradient(monkeypatch
         grads.append(x.grad.numpy())
         assert norm.class_weight.grad is None
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-4, atol=1e-5)
+
+
+def test_eval_mode_folds_the_running_statistics_into_the_rows(monkeypatch):
+    rng = np.random.default_rng(3)
+    paddle.seed(0)
+    norm = InadeNorm(channels=4, num_classes=3, noise_nc=5, param_free_norm="batch")
+    norm.class_bias.set_value(paddle.to_tensor(rng.standard_normal((3, 4, 2)).astype("float32")))
+    norm.param_free_norm._mean.set_value(paddle.to_tensor(rng.standard_normal(4).astype("float32")))
+    norm.param_free_norm._variance.set_value(paddle.to_tensor(rng.uniform(0.5, 2.0, 4).astype("float32")))
+    norm.eval()
+    inputs = _inputs(rng)
+    assert norms.running_statistics(norm.param_free_norm) is not None
+    folded = norm(*inputs).numpy()
+    monkeypatch.setattr(norms, "running_statistics", lambda norm: None)
+    np.testing.assert_allclose(folded, norm(*inputs).numpy(), rtol=1e-5, atol=1e-5)
