@@ -182,8 +182,14 @@ class ModelConfig:
     # INADE's encoder also reads each instance's RGB mean and spread (not in the
     # reference; see InstanceAdaptiveEncoder). norm_mode inade with use_encoder only.
     encoder_colour_statistics: bool = False
+    # INADE norms over batch norm keep only their input for the backward pass
+    # and recompute the rest (layers/fused_norm.py): ~0.3 GB less at the paper
+    # setting for a little extra work. Training only; results match.
+    recompute_norms: bool = False
 
     def __post_init__(self):
+        if self.recompute_norms and (self.norm_mode != "inade" or self.param_free_norm == "instance"):
+            raise ValueError("model.recompute_norms needs norm_mode inade with param_free_norm batch or syncbatch")
         if self.encoder_colour_statistics and (self.norm_mode != "inade" or not self.use_encoder):
             raise ValueError("model.encoder_colour_statistics needs norm_mode inade with use_encoder: true")
         if self.clade_positional and self.norm_mode != "clade":

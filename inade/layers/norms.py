@@ -6,7 +6,7 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from .fused_norm import batch_norm_modulate, fusable, normalize_modulate, running_statistics, spread_rows
+from .fused_norm import batch_norm_modulate, fusable, spread_rows
 from .resize import resize_nearest
 
 PARAM_FREE_NORMS = ("batch", "instance", "syncbatch")
@@ -90,6 +90,9 @@ class InadeNorm(nn.Layer):
             [num_classes, channels, 2], default_initializer=nn.initializer.Constant(0.0)
         )
         self.fc_noise = nn.Linear(noise_nc, channels)
+        # in training, keep only x for the backward and recompute the rest
+        # (layers/fused_norm.py): less memory, a little more time
+        self.recompute = False
 
     def forward(self, x, segmap, instances, instance_noise, positional=None, pairs=None):
         """x [B, C, H, W]; segmap [B, >=L, h, w] (channels past L, e.g. the edge
@@ -110,11 +113,8 @@ class InadeNorm(nn.Layer):
         flat_masks = masks.reshape([batch, num_pairs, height * width])  # [B, P, HW]
 
         scale_rows, shift_rows = (rows[:, path] * noise_rows[:, :, path] + rows[:, 2 + path] for path in (0, 1))  # [B, P, C]
-        if fusable(self.param_free_norm):
+        if self.recompute and fusable(self.param_free_norm):
             return batch_norm_modulate(self.param_free_norm, x, scale_rows, shift_rows, flat_masks)
-        statistics = running_statistics(self.param_free_norm)
-        if statistics is not None:  # sampling: the running statistics fold into the rows too
-            return normalize_modulate(x, *statistics, scale_rows, shift_rows, flat_masks)
 
         return (spread_rows(scale_rows, flat_masks, x.shape) * self.param_free_norm(x)
                 + spread_rows(shift_rows, flat_masks, x.shape))

@@ -6,7 +6,7 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 
 from ..layers.attentive_norm import AttentiveNorm
-from ..layers.norms import class_instance_pairs
+from ..layers.norms import InadeNorm, class_instance_pairs
 from ..layers.resize import resize_nearest
 from .blocks import ResnetBlock, make_conditional_norm
 from .init import init_weights
@@ -47,6 +47,8 @@ class Generator(nn.Layer):
         instance_edges: the semantic map ends with the instance edge channel
             (false for models trained with the reference's --no_instance).
         spade_hidden: hidden channels of SPADE norms (128 in the reference).
+        recompute_norms: INADE norms over batch norm trade a little training
+            time for memory (see inade.layers.fused_norm).
         attentive_norm_width: apply an AttentiveNorm layer (n = attentive_norm_entities)
             after the last block whose output has this width; None for none.
     """
@@ -69,6 +71,7 @@ class Generator(nn.Layer):
         attentive_norm_width: int | None = None,
         attentive_norm_entities: int = 16,
         spade_hidden: int = 128,
+        recompute_norms: bool = False,
     ):
         super().__init__()
         if positional and norm_mode != "clade":
@@ -119,6 +122,9 @@ class Generator(nn.Layer):
         if attentive_norm_width is not None:
             self.attentive_after, channels = self._attentive_position(attentive_norm_width)
             self.attentive_norm = AttentiveNorm(channels, attentive_norm_entities)
+        for layer in self.sublayers():
+            if isinstance(layer, InadeNorm):
+                layer.recompute = recompute_norms
         init_weights(self)
 
     def _block_plan(self):
