@@ -188,8 +188,9 @@ class ModelConfig:
     recompute_norms: bool = False
 
     def __post_init__(self):
-        if self.recompute_norms and (self.norm_mode != "inade" or self.param_free_norm == "instance"):
-            raise ValueError("model.recompute_norms needs norm_mode inade with param_free_norm batch or syncbatch")
+        if self.recompute_norms and (self.norm_mode != "inade" or self.param_free_norm != "batch"):
+            # syncbatch too: data-parallel GPU training swaps in SyncBatchNorm, which the node does not cover
+            raise ValueError("model.recompute_norms needs norm_mode inade with param_free_norm batch")
         if self.encoder_colour_statistics and (self.norm_mode != "inade" or not self.use_encoder):
             raise ValueError("model.encoder_colour_statistics needs norm_mode inade with use_encoder: true")
         if self.clade_positional and self.norm_mode != "clade":

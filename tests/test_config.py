@@ -58,8 +58,9 @@ def test_validation_in_sections_is_reported_with_the_section():
         from_dict(LossConfig, {"lambda_kld": -1}, "loss")
     with pytest.raises(ConfigError, match="model.encoder_colour_statistics needs norm_mode inade"):
         from_dict(ModelConfig, {"norm_mode": "spade", "encoder_colour_statistics": True}, "model")
-    with pytest.raises(ConfigError, match="model.recompute_norms needs norm_mode inade with param_free_norm batch"):
-        from_dict(ModelConfig, {"param_free_norm": "instance", "recompute_norms": True}, "model")
+    for norm in ("instance", "syncbatch"):
+        with pytest.raises(ConfigError, match="model.recompute_norms needs norm_mode inade with param_free_norm batch"):
+            from_dict(ModelConfig, {"param_free_norm": norm, "recompute_norms": True}, "model")
     assert from_dict(ModelConfig, {"recompute_norms": True}, "model").recompute_norms
 
 
