@@ -31,7 +31,6 @@ import paddle
 import paddle.nn as nn
 
 from ..layers.instance_conv import InstanceAwareConv2d
-from ..layers.fused_norm import fusable
 from ..layers.norms import InadeNorm, class_instance_pairs
 from ..networks.encoder import HEADS, InstanceAdaptiveEncoder
 
@@ -66,7 +65,7 @@ def _inade_norm(layer, inputs, output):
     flops = 2 * 2 * int(batch) * int(pairs[0].shape[1]) * channels * int(height) * int(width)
     # the per-pair rows carry the gradient (tables, noise layer, encoded noise); the masks none
     rows_train = _trains(layer.class_weight, layer.class_bias, layer.fc_noise.weight, inputs[3]) > 0
-    if not (layer.recompute and fusable(layer.param_free_norm)):
+    if not layer.recomputes():
         return flops, flops * rows_train
     # the fused node (layers/fused_norm.py): two per-pair sums serve every
     # gradient, and x's gradient spreads gamma once more

@@ -28,15 +28,6 @@ def _channel(vector):
     return vector.reshape([1, -1, 1, 1])
 
 
-def normalize_modulate(x, mean, inv_std, scale_rows, shift_rows, masks):
-    """spread(scale_rows) * (x - mean) * inv_std + spread(shift_rows), with the
-    normalization folded into the rows (exact for one-hot masks): two passes
-    over x instead of four. mean, inv_std [C]; rows [B, P, C]; masks [B, P, HW]."""
-    folded_scale = scale_rows * inv_std  # [B, P, C]
-    folded_shift = shift_rows - folded_scale * mean
-    return spread_rows(folded_scale, masks, x.shape) * x + spread_rows(folded_shift, masks, x.shape)
-
-
 class _NormalizeModulate(PyLayer):
     """gamma * (x - mean) * inv_std + beta with gamma, beta spread from per-pair
     rows. Because the masks are one-hot, the per-channel normalization folds
@@ -53,7 +44,9 @@ class _NormalizeModulate(PyLayer):
         ctx.save_for_backward(x, mean, inv_std, scale_rows, masks)
         # Paddle wants no gradient for an input that takes none (e.g. frozen tables)
         ctx.wants_grad = [not t.stop_gradient for t in (x, scale_rows, shift_rows)]
-        return normalize_modulate(x, mean, inv_std, scale_rows, shift_rows, masks)
+        folded_scale = scale_rows * inv_std  # [B, P, C]
+        folded_shift = shift_rows - folded_scale * mean
+        return spread_rows(folded_scale, masks, x.shape) * x + spread_rows(folded_shift, masks, x.shape)
 
     @staticmethod
     def backward(ctx, grad):

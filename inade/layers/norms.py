@@ -94,6 +94,10 @@ class InadeNorm(nn.Layer):
         # (layers/fused_norm.py): less memory, a little more time
         self.recompute = False
 
+    def recomputes(self) -> bool:
+        """Whether a forward now goes through the recomputing node (the FLOP counter asks too)."""
+        return self.recompute and fusable(self.param_free_norm)
+
     def forward(self, x, segmap, instances, instance_noise, positional=None, pairs=None):
         """x [B, C, H, W]; segmap [B, >=L, h, w] (channels past L, e.g. the edge
         map, are ignored) and instances [B, K, h, w], both one-hot; instance_noise
@@ -113,7 +117,7 @@ class InadeNorm(nn.Layer):
         flat_masks = masks.reshape([batch, num_pairs, height * width])  # [B, P, HW]
 
         scale_rows, shift_rows = (rows[:, path] * noise_rows[:, :, path] + rows[:, 2 + path] for path in (0, 1))  # [B, P, C]
-        if self.recompute and fusable(self.param_free_norm):
+        if self.recomputes():
             return batch_norm_modulate(self.param_free_norm, x, scale_rows, shift_rows, flat_masks)
 
         return (spread_rows(scale_rows, flat_masks, x.shape) * self.param_free_norm(x)

@@ -2,7 +2,6 @@ import numpy as np
 import paddle
 import pytest
 
-import inade.layers.norms as norms
 from inade.layers import InadeNorm
 from inade.layers.fused_norm import fusable
 
