@@ -212,11 +212,6 @@ class LossConfig:
     # its photo after average pooling by l1_pool. Needs model.use_encoder.
     lambda_l1: float = 0.0
     l1_pool: int = 4
-    # Its texture counterpart: L1 between the two images' standard deviations in
-    # texture_window x texture_window blocks (the amount of stripe and grain,
-    # which pooling removes). Needs model.use_encoder.
-    lambda_texture: float = 0.0
-    texture_window: int = 8
     # Share of each batch whose instance noise (or z) is drawn from the N(0, I)
     # prior instead of the encoder, as BicycleGAN's cLR path does: those fakes
     # get the adversarial term only, the rest the reconstruction terms too
@@ -227,13 +222,11 @@ class LossConfig:
     lambda_an: float = 0.01
 
     def __post_init__(self):
-        for name in ("lambda_feat", "lambda_vgg", "lambda_kld", "lambda_l1", "lambda_texture", "lambda_an"):
+        for name in ("lambda_feat", "lambda_vgg", "lambda_kld", "lambda_l1", "lambda_an"):
             if getattr(self, name) < 0:
                 raise ValueError(f"loss.{name} must be >= 0, got {getattr(self, name)}")
         if self.l1_pool < 1:
             raise ValueError(f"loss.l1_pool must be >= 1, got {self.l1_pool}")
-        if self.texture_window < 2:
-            raise ValueError(f"loss.texture_window must be >= 2 (a block of one pixel has no spread), got {self.texture_window}")
         if not 0 <= self.prior_fraction < 1:
             raise ValueError(f"loss.prior_fraction must be in [0, 1), got {self.prior_fraction}")
 
@@ -316,10 +309,9 @@ class Config:
     output_dir: str = "runs/default"
 
     def __post_init__(self):
-        for name in ("lambda_l1", "lambda_texture"):
-            if getattr(self.loss, name) and not self.model.use_encoder:
-                # without an encoder the fake is a fresh sample, not a reconstruction
-                raise ValueError(f"loss.{name} needs model.use_encoder: true (set loss.{name}: 0 otherwise)")
+        if self.loss.lambda_l1 and not self.model.use_encoder:
+            # without an encoder the fake is a fresh sample, not a reconstruction
+            raise ValueError("loss.lambda_l1 needs model.use_encoder: true (set loss.lambda_l1: 0 otherwise)")
         if self.loss.prior_fraction and not self.model.use_encoder:
             raise ValueError("loss.prior_fraction needs model.use_encoder: true (without an encoder every fake is a prior sample)")
 

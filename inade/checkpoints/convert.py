@@ -108,8 +108,7 @@ def convert_release(source, config: Config, out_dir: str) -> dict:
     config.model.clade_positional = options["clade_positional"]
     config.model.spade_hidden = options.get("spade_hidden", config.model.spade_hidden)
     if not config.model.use_encoder:
-        # reconstruction terms need the encoder this release lacks
-        config.loss.lambda_l1 = config.loss.lambda_texture = 0.0
+        config.loss.lambda_l1 = 0.0  # a reconstruction term needs the encoder this release lacks
     networks = {"generator": build_generator(config.model, num_classes, data.crop_size, data.aspect_ratio)}
     if "encoder" in states:
         if not config.model.use_encoder:

@@ -9,7 +9,6 @@ from ..losses import (
     generator_adversarial_loss,
     inade_kld_loss,
     kld_loss,
-    local_std_l1_loss,
     pooled_l1_loss,
     vgg_loss,
 )
@@ -110,11 +109,8 @@ def generator_losses(nets, loss_cfg, vgg, semantics, instances, image, positiona
         losses["VGG"] = vgg_loss(vgg, rebuilt, photo, weights) * loss_cfg.lambda_vgg
     if loss_cfg.lambda_an and attentive_norm_layers(generator):
         losses["AN_G"] = attentive_norm_regularization(generator) * loss_cfg.lambda_an
-    if encoder is not None:  # only then is the fake a reconstruction of the photo
-        if loss_cfg.lambda_l1:
-            losses["L1"] = pooled_l1_loss(rebuilt, photo, loss_cfg.l1_pool) * loss_cfg.lambda_l1
-        if loss_cfg.lambda_texture:
-            losses["Texture"] = local_std_l1_loss(rebuilt, photo, loss_cfg.texture_window) * loss_cfg.lambda_texture
+    if loss_cfg.lambda_l1 and encoder is not None:  # only then is the fake a reconstruction of the photo
+        losses["L1"] = pooled_l1_loss(rebuilt, photo, loss_cfg.l1_pool) * loss_cfg.lambda_l1
     return fake, losses
 
 
