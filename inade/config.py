@@ -184,7 +184,7 @@ class ModelConfig:
     encoder_colour_statistics: bool = False
     # INADE norms over batch norm keep only their input for the backward pass
     # and recompute the rest (layers/fused_norm.py): ~0.3 GB less at the paper
-    # setting for a little extra work. Training only; results match.
+    # setting, 4% faster there and 2% slower at 64x64. Training only; results match.
     recompute_norms: bool = False
 
     def __post_init__(self):

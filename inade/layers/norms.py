@@ -91,7 +91,7 @@ class InadeNorm(nn.Layer):
         )
         self.fc_noise = nn.Linear(noise_nc, channels)
         # in training, keep only x for the backward and recompute the rest
-        # (layers/fused_norm.py): less memory, a little more time
+        # (layers/fused_norm.py): less memory; time depends on the size
         self.recompute = False
 
     def recomputes(self) -> bool:

@@ -47,8 +47,8 @@ class Generator(nn.Layer):
         instance_edges: the semantic map ends with the instance edge channel
             (false for models trained with the reference's --no_instance).
         spade_hidden: hidden channels of SPADE norms (128 in the reference).
-        recompute_norms: INADE norms over batch norm trade a little training
-            time for memory (see inade.layers.fused_norm).
+        recompute_norms: INADE norms over batch norm keep less for the
+            backward pass (see inade.layers.fused_norm).
         attentive_norm_width: apply an AttentiveNorm layer (n = attentive_norm_entities)
             after the last block whose output has this width; None for none.
     """
