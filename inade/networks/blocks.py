@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import paddle.nn as nn
 import paddle.nn.functional as F
-from paddle.nn.utils import spectral_norm
+from .spectral import spectral_norm
 
 from ..layers.norms import CladeNorm, InadeNorm, SpadeNorm
 

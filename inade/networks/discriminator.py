@@ -4,7 +4,7 @@ from __future__ import annotations
 import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
-from paddle.nn.utils import spectral_norm
+from .spectral import spectral_norm
 
 from ..layers.attentive_norm import AttentiveNorm
 from .init import init_weights

@@ -6,7 +6,7 @@ import math
 import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
-from paddle.nn.utils import spectral_norm
+from .spectral import spectral_norm
 
 from .init import init_weights
 
