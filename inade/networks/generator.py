@@ -7,7 +7,7 @@ import paddle.nn.functional as F
 
 from ..layers.attentive_norm import AttentiveNorm
 from ..layers.norms import InadeNorm, class_instance_pairs
-from ..layers.resize import resize_nearest
+from ..layers.resize import resize_nearest, upsample_nearest_2x
 from .blocks import ResnetBlock, make_conditional_norm
 from .init import init_weights
 from .noise import sample_instance_noise
@@ -190,11 +190,8 @@ class Generator(nn.Layer):
         pairs = class_instance_pairs(semantics, instances, self.num_classes) if self.norm_mode == "inade" else None
         cond = (semantics, instances, instance_noise, positional, pairs)
 
-        def up(t):
-            return F.interpolate(t, scale_factor=2, mode="nearest")
-
         for name, upsample, _, _ in self.block_plan:
-            x = getattr(self, name)(up(x) if upsample else x, *cond)
+            x = getattr(self, name)(upsample_nearest_2x(x) if upsample else x, *cond)
             if name == self.attentive_after:
                 x = self.attentive_norm(x)
         return paddle.tanh(self.conv_img(F.leaky_relu(x, 0.2)))
