@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import paddle
 
+from ..errors import InadeError
 from ..losses import (
     discriminator_loss,
     feature_matching_loss,
@@ -125,6 +126,18 @@ def discriminator_losses(discriminator, loss_cfg, semantics, fake, image):
     return losses
 
 
+def require_gradients(params, networks: str) -> None:
+    """The merged (multi-tensor) Adam pairs its parameter list, fixed at the
+    first step, with this step's gradients: a parameter without one would
+    shift every update after it."""
+    missing = [p.name for p in params if p.grad is None]
+    if missing:
+        raise InadeError(
+            f"{len(missing)} parameters of the {networks} received no gradient this iteration "
+            f"({', '.join(missing[:4])}{', ...' if len(missing) > 4 else ''}); every trained parameter must take "
+            f"part in the loss")
+
+
 def train_step(nets, optimizers, loss_cfg, vgg, semantics, instances, image, positional=None):
     """One iteration. The D step reuses the G step's fake (detached) rather than
     running the generator again as the reference does: the same schedule
@@ -152,11 +165,13 @@ def train_step(nets, optimizers, loss_cfg, vgg, semantics, instances, image, pos
         for p in d_params:
             p.stop_gradient = False
     average_gradients(g_params)
+    require_gradients(g_params, "generator and encoder")
     opt_g.step()
 
     d_losses = discriminator_losses(discriminator, loss_cfg, semantics, fake, image)
     sum(d_losses.values()).backward()
     average_gradients(d_params)
+    require_gradients(d_params, "discriminator")
     opt_d.step()
 
     values = {name: float(value) for name, value in {**g_losses, **d_losses}.items()}

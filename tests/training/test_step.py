@@ -5,7 +5,7 @@ import pytest
 
 from inade.config import load_config
 from inade.data.procedural import ProceduralDataset
-from inade.errors import ConfigError
+from inade.errors import ConfigError, InadeError
 from inade.training.loop import Training
 from inade.training.step import generator_losses, posterior_rows
 
@@ -92,3 +92,38 @@ def test_prior_fraction_is_checked(tmp_path):
         load_config(write_config(tmp_path, tmp_path / "run", loss={"prior_fraction": 1.0}))
     with pytest.raises(ConfigError, match="loss.prior_fraction needs model.use_encoder"):
         load_config(write_config(tmp_path, tmp_path / "run", loss={"prior_fraction": 0.5}, model={"use_encoder": False}))
+
+
+def _step_with(adam_multi_tensor, tmp_path):
+    tmp_path.mkdir()
+    config = load_config(write_config(tmp_path, tmp_path / "run", data={"batch_size": 2}))
+    paddle.seed(0)
+    training = Training(config, ProceduralDataset(size=32, num_samples=8, seed=0))
+    if not adam_multi_tensor:
+        for name in ("opt_g", "opt_d"):
+            opt = getattr(training, name)
+            setattr(training, name, paddle.optimizer.Adam(opt._learning_rate, beta1=opt._beta1, beta2=opt._beta2,
+                                                          parameters=opt._parameter_list))
+    semantics, instances, image, _ = first_batch(training)
+    paddle.seed(5)
+    training.step(semantics, instances, image)
+    return [p.numpy() for p in training.opt_g._parameter_list + training.opt_d._parameter_list]
+
+
+def test_merged_adam_updates_as_one_kernel_per_parameter_does(tmp_path):
+    merged = _step_with(True, tmp_path / "merged")
+    separate = _step_with(False, tmp_path / "separate")
+    assert len(merged) == len(separate)
+    for a, b in zip(merged, separate):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_a_parameter_without_gradient_is_named(training):
+    semantics, instances, image, _ = first_batch(training)
+    unused = training.generator.create_parameter([3])
+    training.opt_g._parameter_list.append(unused)
+    try:
+        with pytest.raises(InadeError, match=f"1 parameters of the generator and encoder received no gradient.*{unused.name}"):
+            training.step(semantics, instances, image)
+    finally:
+        training.opt_g._parameter_list.pop()  # the one appended above
