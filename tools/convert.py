@@ -36,8 +36,12 @@ def main(argv=None):
     if args.config:
         base = args.config
     elif args.dataset == "custom":
+        # procedural.yaml's sizes with the reference's encoder and losses: its recipe
+        # adds an encoder branch (colour statistics) that no release has, and terms
+        # that need an encoder, which plain SPADE releases lack
         base = os.path.join(CONFIGS, "procedural.yaml")
-        args.override = ["data.type=folder"] + args.override
+        args.override = ["data.type=folder", "model.encoder_colour_statistics=false", "loss.prior_fraction=0",
+                         "loss.lambda_l1=0"] + args.override
     else:
         base = os.path.join(CONFIGS, f"{args.dataset}.yaml")
     config = load_config(base, [f"model.norm_mode={args.norm_mode}", f"output_dir={args.out}"] + args.override)

@@ -28,11 +28,12 @@ def test_shipped_model_meets_the_semantic_and_diversity_thresholds(evaluation):
     assert all(passes.values()), evaluation["ratios"]
 
 
-def test_the_encoder_carries_part_of_a_photo_s_style(evaluation):
+def test_the_encoder_carries_most_of_a_photo_s_style(evaluation):
     # Issue #6 asks for <= 0.5 of the real spread, which this recipe does not reach
-    # yet (0.80; see the README); this guards what it does reach: reconstructions
-    # clearly closer to their photo than two real instances of a class are.
-    assert evaluation["ratios"]["reconstruction_error"] < 0.9, evaluation["ratios"]
+    # yet (0.60 on these layouts, 0.545 on the README's; hue and stripes are what
+    # is missing, see the README); this guards what it does reach, well below the
+    # reference recipe's 0.80 here.
+    assert evaluation["ratios"]["reconstruction_error"] < 0.7, evaluation["ratios"]
 
 
 def _thing_instances(scene):
