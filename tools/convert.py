@@ -36,9 +36,8 @@ def main(argv=None):
     if args.config:
         base = args.config
     elif args.dataset == "custom":
-        # procedural.yaml's sizes with the reference's encoder and losses: its recipe
-        # adds an encoder branch (colour statistics) that no release has, and terms
-        # that need an encoder, which plain SPADE releases lack
+        # procedural.yaml's sizes with the reference's losses; its colour branch must
+        # be off before the configuration is checked (SPADE and CLADE refuse it)
         base = os.path.join(CONFIGS, "procedural.yaml")
         args.override = ["data.type=folder", "model.encoder_colour_statistics=false", "loss.prior_fraction=0",
                          "loss.lambda_l1=0"] + args.override

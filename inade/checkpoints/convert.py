@@ -107,8 +107,10 @@ def convert_release(source, config: Config, out_dir: str) -> dict:
     config.model.instance_edges = options["instance_edges"]
     config.model.clade_positional = options["clade_positional"]
     config.model.spade_hidden = options.get("spade_hidden", config.model.spade_hidden)
+    config.model.encoder_colour_statistics = False  # not in the reference: no release has the branch
     if not config.model.use_encoder:
-        config.loss.lambda_l1 = 0.0  # a reconstruction term needs the encoder this release lacks
+        # terms that need the encoder this release lacks
+        config.loss.lambda_l1 = config.loss.prior_fraction = 0.0
     networks = {"generator": build_generator(config.model, num_classes, data.crop_size, data.aspect_ratio)}
     if "encoder" in states:
         if not config.model.use_encoder:

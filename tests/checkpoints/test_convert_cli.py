@@ -67,6 +67,17 @@ def test_inade_fixture_converted_through_the_cli_reproduces_its_outputs(fixtures
     assert sample.returncode == 0, sample.stderr
 
 
+def test_a_configuration_with_the_colour_branch_converts_a_release_without_it(fixtures_dir, tmp_path):
+    # configs/procedural.yaml (the shipped recipe) turns the encoder's colour branch on; no release has it
+    procedural = os.path.join(ROOT, "configs", "procedural.yaml")
+    nets, io = convert_fixture(fixtures_dir, "official_inade_tiny", tmp_path / "inade", "--config", procedural,
+                               "-o", "data.type=folder", *INADE_TINY)
+    with paddle.no_grad():
+        stats = nets["encoder"](io["image"], io["instances"])
+        fake = nets["generator"](io["semantics"], io["instances"], remap_noise(io["eps"], *stats), io["z_img"])
+    close(fake.numpy(), io["fake"].numpy())
+
+
 def _label_png(tmp_path, label):
     from PIL import Image
 
