@@ -212,6 +212,9 @@ class LossConfig:
     # its photo after average pooling by l1_pool. Needs model.use_encoder.
     lambda_l1: float = 0.0
     l1_pool: int = 4
+    # Weight, inside the L1 term, of an L1 between chromaticities (colour over
+    # brightness), where hue is not dwarfed by brightness (inade.losses.reconstruction).
+    l1_chromaticity_weight: float = 0.0
     # Share of each batch whose instance noise (or z) is drawn from the N(0, I)
     # prior instead of the encoder, as BicycleGAN's cLR path does: those fakes
     # get the adversarial term only, the rest the reconstruction terms too
@@ -222,9 +225,11 @@ class LossConfig:
     lambda_an: float = 0.01
 
     def __post_init__(self):
-        for name in ("lambda_feat", "lambda_vgg", "lambda_kld", "lambda_l1", "lambda_an"):
+        for name in ("lambda_feat", "lambda_vgg", "lambda_kld", "lambda_l1", "l1_chromaticity_weight", "lambda_an"):
             if getattr(self, name) < 0:
                 raise ValueError(f"loss.{name} must be >= 0, got {getattr(self, name)}")
+        if self.l1_chromaticity_weight and not self.lambda_l1:
+            raise ValueError("loss.l1_chromaticity_weight weighs a part of the L1 term and needs loss.lambda_l1 > 0")
         if self.l1_pool < 1:
             raise ValueError(f"loss.l1_pool must be >= 1, got {self.l1_pool}")
         if not 0 <= self.prior_fraction < 1:

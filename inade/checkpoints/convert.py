@@ -110,7 +110,7 @@ def convert_release(source, config: Config, out_dir: str) -> dict:
     config.model.encoder_colour_statistics = False  # not in the reference: no release has the branch
     if not config.model.use_encoder:
         # terms that need the encoder this release lacks
-        config.loss.lambda_l1 = config.loss.prior_fraction = 0.0
+        config.loss.lambda_l1 = config.loss.l1_chromaticity_weight = config.loss.prior_fraction = 0.0
     networks = {"generator": build_generator(config.model, num_classes, data.crop_size, data.aspect_ratio)}
     if "encoder" in states:
         if not config.model.use_encoder:

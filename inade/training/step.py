@@ -111,7 +111,7 @@ def generator_losses(nets, loss_cfg, vgg, semantics, instances, image, positiona
     if loss_cfg.lambda_an and attentive_norm_layers(generator):
         losses["AN_G"] = attentive_norm_regularization(generator) * loss_cfg.lambda_an
     if loss_cfg.lambda_l1 and encoder is not None:  # only then is the fake a reconstruction of the photo
-        losses["L1"] = pooled_l1_loss(rebuilt, photo, loss_cfg.l1_pool) * loss_cfg.lambda_l1
+        losses["L1"] = pooled_l1_loss(rebuilt, photo, loss_cfg.l1_pool, loss_cfg.l1_chromaticity_weight) * loss_cfg.lambda_l1
     return fake, losses
 
 

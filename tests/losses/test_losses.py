@@ -14,6 +14,7 @@ from inade.losses import (
     pooled_l1_loss,
     vgg_loss,
 )
+from inade.losses.reconstruction import chromaticity
 
 
 def preds(*maps):
@@ -103,3 +104,26 @@ def test_pooled_l1_is_plain_l1_without_pooling_and_ignores_detail_below_the_pool
     real.stop_gradient = False
     pooled_l1_loss(fake, real, pool=2).backward()
     assert fake.grad is not None and real.grad is None
+
+
+def _hsv_image(hue_degrees, saturation, value):
+    from inade.data.colour import hsv_to_rgb
+
+    rgb = hsv_to_rgb(np.full([4, 4], hue_degrees), np.full([4, 4], saturation), np.full([4, 4], value))  # [H, W, 3] in [0, 1]
+    return paddle.to_tensor((rgb.transpose(2, 0, 1)[None] * 2.0 - 1.0).astype("float32"))
+
+
+def test_chromaticity_term_weighs_hue_and_ignores_brightness():
+    photo = _hsv_image(100.0, 0.7, 0.7)
+    hue_shifted, brighter = _hsv_image(112.0, 0.7, 0.7), _hsv_image(100.0, 0.7, 0.9)
+    # brightness scales the colour: its chromaticity stays (up to the epsilon that keeps black finite)
+    assert np.abs(chromaticity(brighter).numpy() - chromaticity(photo).numpy()).max() < 0.01
+    assert np.abs(chromaticity(hue_shifted).numpy() - chromaticity(photo).numpy()).max() > 0.03
+    # weight 0 is the plain term; the weight adds to the hue shift's cost far more than to the brightness change's
+    assert float(pooled_l1_loss(hue_shifted, photo, chromaticity_weight=0.0)) == pytest.approx(float((hue_shifted - photo).abs().mean()))
+    added = {name: float(pooled_l1_loss(fake, photo, chromaticity_weight=8.0)) - float(pooled_l1_loss(fake, photo))
+             for name, fake in (("hue", hue_shifted), ("brightness", brighter))}
+    assert added["hue"] > 5 * added["brightness"] > 0
+    fake = paddle.to_tensor(hue_shifted.numpy(), stop_gradient=False)
+    pooled_l1_loss(fake, photo, pool=2, chromaticity_weight=8.0).backward()
+    assert np.isfinite(fake.grad.numpy()).all() and np.abs(fake.grad.numpy()).max() > 0

@@ -157,6 +157,8 @@ def test_the_pixel_reconstruction_term_trains_and_needs_an_encoder(tmp_path):
     assert result.last_losses["L1"] > 0
     with pytest.raises(ConfigError, match="loss.lambda_l1 needs model.use_encoder"):
         load_config(write_config(tmp_path, tmp_path / "run2", loss={"lambda_l1": 2.0}, model={"use_encoder": False}))
+    with pytest.raises(ConfigError, match="loss.l1_chromaticity_weight weighs a part of the L1 term and needs loss.lambda_l1 > 0"):
+        load_config(write_config(tmp_path, tmp_path / "run3", loss={"l1_chromaticity_weight": 4.0}))
 
 
 def test_clade_with_its_positional_map_trains_samples_and_exports(tmp_path):
