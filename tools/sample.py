@@ -5,7 +5,7 @@
   redraw instances   ... --styles S.json --resample 26003,26004 --num 4
   redraw a class     ... --styles S.json --resample-class car --num 4
   copy a style       ... --styles S.json --reference PHOTO --reference-label RL --reference-instance RI --copy 26001:26003
-  reconstruct        ... --reference PHOTO_OF_L --reconstruct
+  reconstruct        ... --reference PHOTO_OF_L --reconstruct [--refine-steps 150]
   new image noise    ... --styles S.json --resample-noise --num 4
   image style (SPADE/CLADE with their encoder) ... --reference PHOTO --copy-image
   interpolate        ... --interpolate A.json B.json --steps 8
@@ -93,7 +93,7 @@ def run(synth, scene, args):
         if not args.reference:
             raise InadeError("--reconstruct needs --reference, the photo of this label map")
         seeds = [None] if args.mean else [args.seed + k for k in range(args.num)]
-        styles = [synth.reconstruct(scene, args.reference, base, s) for s in seeds]
+        styles = [synth.reconstruct(scene, args.reference, base, s, args.refine_steps) for s in seeds]
     elif args.styles:
         styles = [base]
     else:
@@ -118,6 +118,8 @@ def main(argv=None):
     parser.add_argument("--reference-instance", help="the reference photo's instance map")
     parser.add_argument("--copy", help="SRC_ID:DST_ID[,...]: give target instances a reference instance's style")
     parser.add_argument("--reconstruct", action="store_true", help="every instance takes its own photo's style")
+    parser.add_argument("--refine-steps", type=int, default=0,
+                        help="with --reconstruct: then move the codes this many gradient steps towards the photo (e.g. 150)")
     parser.add_argument("--resample-noise", action="store_true", help="redraw the image-level noise z only")
     parser.add_argument("--copy-image", action="store_true",
                         help="SPADE/CLADE with an image encoder: take the --reference photo's image-level style")
@@ -128,6 +130,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.num < 1:
         raise InadeError(f"--num must be at least 1, got {args.num}")
+    if args.refine_steps and not args.reconstruct:
+        raise InadeError("--refine-steps refines a reconstruction: use it with --reconstruct")
 
     from inade.synthesis import Synthesizer
     from inade.synthesis.outputs import write_results

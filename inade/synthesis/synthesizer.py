@@ -234,15 +234,20 @@ class Synthesizer:
             out.noise[int(dst)] = self._from_distribution(*encoded[int(src)], seed, dst)
         return out
 
-    def reconstruct(self, scene: Scene, image, styles: Styles | None = None, seed=None) -> Styles:
+    def reconstruct(self, scene: Scene, image, styles: Styles | None = None, seed=None, refine_steps: int = 0) -> Styles:
         """Every instance takes the style encoded from its own photo (SPADE and
-        CLADE: the image takes its photo's image-level style)."""
+        CLADE: the image takes its photo's image-level style). ``refine_steps``
+        > 0 then moves the codes by that many gradient steps towards the photo
+        (INADE only; inade.synthesis.refine)."""
+        from .refine import refine_styles
+
         if not self.per_instance_styles:
+            refine_styles(self, scene, image, styles, refine_steps)  # refuses steps > 0
             return self.copy_image_style(styles or self.random_styles(scene, 0), image, seed)
         out = (styles or self.random_styles(scene, 0)).copy()
         for raw_id, (mu, logvar) in self.encode(scene, image).items():
             out.noise[raw_id] = self._from_distribution(mu, logvar, seed, raw_id)
-        return out
+        return refine_styles(self, scene, image, out, refine_steps)
 
     def interpolate(self, a: Styles, b: Styles, steps: int, ids=None) -> list[Styles]:
         """``steps`` styles from a to b (inclusive); with ``ids`` only those

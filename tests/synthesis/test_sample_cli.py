@@ -56,6 +56,12 @@ def test_copy_interpolate_and_folder_inputs(tiny_run, scene_files, tmp_path):
                   "--reference", b["photo"], "--reference-label", b["label"], "--reference-instance", b["instance"],
                   "--copy", "1:1", "--mean", "--out", str(tmp_path / "copy"))
     assert done.returncode == 0, done.stderr
+    for name, extra in (("encoded", []), ("refined", ["--refine-steps", "3"])):
+        done = sample("--checkpoint", tiny_run, "--label", a["label"], "--instance", a["instance"], "--reference",
+                      a["photo"], "--reconstruct", "--mean", *extra, "--out", str(tmp_path / name))
+        assert done.returncode == 0, done.stderr
+    styles = [json.loads((tmp_path / name / "label1_0.json").read_text()) for name in ("encoded", "refined")]
+    assert styles[0]["seed"] == styles[1]["seed"] and styles[0] != styles[1]  # the refinement moved the codes
     folder = tmp_path / "labels"
     folder.mkdir()
     for files in scene_files:
@@ -80,5 +86,7 @@ def test_bad_ids_and_files_are_one_line_errors(tiny_run, scene_files, tmp_path):
     done = sample(*base, "--reference", b["photo"], "--reference-label", b["label"], "--reference-instance",
                   b["instance"], "--copy", "0:1")
     assert done.returncode == 2 and "the classes differ" in done.stderr
-    for result in (done,):
+    refine_alone = sample(*base, "--refine-steps", "5")
+    assert refine_alone.returncode == 2 and "--refine-steps refines a reconstruction: use it with --reconstruct" in refine_alone.stderr
+    for result in (done, refine_alone):
         assert "Traceback" not in result.stderr

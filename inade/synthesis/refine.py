@@ -1,0 +1,57 @@
+"""Refining encoded styles against their photo by gradient descent on the codes.
+
+The encoder maps a photo to codes in one pass; on the procedural data the
+shipped generator can render an instance's hue and saturation far more
+exactly than the encoder's codes ask for (README, "The shipped model"). A
+few dozen Adam steps on the instance codes, starting from the encoded ones,
+with the generator fixed, close most of that gap: GAN inversion seeded by the
+encoder. The network weights do not change.
+"""
+from __future__ import annotations
+
+import numpy as np
+import paddle
+
+from ..errors import InadeError
+from ..losses.reconstruction import pooled_l1_loss
+from .scene import Scene, load_image
+from .styles import Styles
+
+# Match colours, shading and hue (chromaticity) at half resolution; stripes'
+# phase is left to the codes' own texture, as in training.
+REFINE_POOL = 2
+REFINE_CHROMATICITY_WEIGHT = 8.0
+
+
+def refine_styles(synth, scene: Scene, image, styles: Styles, steps: int, learning_rate: float = 0.05) -> Styles:
+    """``styles`` with every instance code moved, by ``steps`` Adam steps, to
+    make ``synth``'s rendering of ``scene`` closer to ``image`` (a photo of it)."""
+    if steps < 0:
+        raise InadeError(f"refinement steps must be >= 0, got {steps}")
+    if steps and not synth.per_instance_styles:
+        raise InadeError(f"refinement moves per-instance codes, which this {synth.generator.norm_mode.upper()} model does not have")
+    if steps == 0:
+        return styles
+    photo = paddle.to_tensor(load_image(image, synth.size)[None])  # [1, 3, H, W]
+    semantics, instances = synth._tensors(scene, 1)
+    positional = synth._positional(scene)
+    z = paddle.to_tensor(styles.z[None])
+    codes = paddle.to_tensor(synth._noise_tensor(scene, [styles]).numpy(), stop_gradient=False)  # [1, K, 2, nc]
+    optimizer = paddle.optimizer.Adam(learning_rate, parameters=[codes])
+    weights = [p for p in synth.generator.parameters() if not p.stop_gradient]
+    for p in weights:  # gradients for the codes only
+        p.stop_gradient = True
+    try:
+        for _ in range(steps):
+            fake = synth.generator(semantics, instances, codes, z, positional)
+            pooled_l1_loss(fake, photo, REFINE_POOL, REFINE_CHROMATICITY_WEIGHT).backward()
+            optimizer.step()
+            optimizer.clear_grad()
+    finally:
+        for p in weights:
+            p.stop_gradient = False
+    out = styles.copy()
+    refined = codes.numpy()[0]
+    for k, raw_id in enumerate(scene.instance_ids):
+        out.noise[int(raw_id)] = refined[k].astype(np.float32)
+    return out
