@@ -46,7 +46,7 @@ def compare(synths, args, inception):
     sizes = {name: synth.size for name, synth in synths.items()}
     if len(set(sizes.values())) > 1:
         raise InadeError(f"models to compare must have one image size, got {sizes}")
-    results = {name: evaluate_procedural(synth, args.layouts, args.samples, args.seed, inception)
+    results = {name: evaluate_procedural(synth, args.layouts, args.samples, args.seed, inception, args.refine_steps)
                for name, synth in synths.items()}
     print(comparison_table(results))
     if args.out:
@@ -67,6 +67,8 @@ def main(argv=None):
     parser.add_argument("--layouts", type=int, default=12, help="label maps to evaluate")
     parser.add_argument("--samples", type=int, default=4, help="images per label map")
     parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument("--refine-steps", type=int, default=0,
+                        help="also report the reconstruction error after this many refinement steps of the codes (e.g. 150)")
     parser.add_argument("--out", help="folder for metrics.json and samples.png")
     parser.add_argument("--inception-weights", help="FID Inception weights (pytorch-fid's pt_inception-*.pth or .pdparams): adds FID and KID")
     parser.add_argument("--predictions", help="folder of predicted label maps")
@@ -110,7 +112,7 @@ def main(argv=None):
         inception = load_fid_inception(args.inception_weights)
     if len(synths) > 1:
         return compare(synths, args, inception)
-    result = evaluate_procedural(synth, args.layouts, args.samples, args.seed, inception)
+    result = evaluate_procedural(synth, args.layouts, args.samples, args.seed, inception, args.refine_steps)
     print(table(result))
     if args.out:
         save_json(result, os.path.join(args.out, "metrics.json"))

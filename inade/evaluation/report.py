@@ -12,17 +12,19 @@ from ..visuals import colorize_labels, grid, save_png, to_uint8_image
 
 # Measure in the results -> its ratio's name in "ratios", THRESHOLDS and "passes".
 RATIO_NAMES = {"miou": "semantic_miou", "diversity": "instance_diversity", "independence": "instance_independence",
-               "reconstruction_error": "reconstruction_error"}
+               "reconstruction_error": "reconstruction_error", "refined_reconstruction_error": "refined_reconstruction_error"}
 
 
 def _real_value(result: dict, key: str):
     """The real images' value a measure is read against (reconstruction: the real spread)."""
-    return result["real"].get("class_spread" if key == "reconstruction_error" else key)
+    return result["real"].get("class_spread" if key.endswith("reconstruction_error") else key)
 
 
 def _bound(ratio_name: str) -> str:
     from .procedural import THRESHOLDS
 
+    if ratio_name not in THRESHOLDS:
+        return ""
     return f"{'<=' if ratio_name == 'reconstruction_error' else '>='} {THRESHOLDS[ratio_name]}"
 
 
