@@ -10,6 +10,7 @@ import numpy as np
 
 from ..data import oracle
 from ..data.procedural import ProceduralDataset
+from ..synthesis.refine import refine_styles
 from ..metrics import (
     appearance_diversity,
     class_spread,
@@ -63,11 +64,11 @@ def evaluate_procedural(synth, num_layouts: int = 12, samples: int = 4, seed: in
             pools[side][1].append(np.tile(scene.instance_classes, samples))
         if synth.encoder is not None:
             photo = ((real[0].transpose(1, 2, 0) + 1.0) * 127.5).round().clip(0, 255).astype(np.uint8)
-            rebuilt = synth.render(scene, [synth.reconstruct(scene, photo)])
-            rec_pairs[0].append(_descriptors(rebuilt, scene)[0])
+            encoded = synth.reconstruct(scene, photo)
+            rec_pairs[0].append(_descriptors(synth.render(scene, [encoded]), scene)[0])
             rec_pairs[1].append(_descriptors(real[:1], scene)[0])
-            if refine_steps:
-                rebuilt = synth.render(scene, [synth.reconstruct(scene, photo, refine_steps=refine_steps)])
+            if refine_steps:  # from the codes just encoded
+                rebuilt = synth.render(scene, [refine_styles(synth, scene, photo, encoded, refine_steps)])
                 refined.append(_descriptors(rebuilt, scene)[0])
     summary = {side: {name: float(np.nanmean(values)) for name, values in measures.items()} for side, measures in stats.items()}
     for side, (predicted, labels) in segmentations.items():

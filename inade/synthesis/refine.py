@@ -28,15 +28,15 @@ def refine_styles(synth, scene: Scene, image, styles: Styles, steps: int, learni
     make ``synth``'s rendering of ``scene`` closer to ``image`` (a photo of it)."""
     if steps < 0:
         raise InadeError(f"refinement steps must be >= 0, got {steps}")
-    if steps and not synth.per_instance_styles:
-        raise InadeError(f"refinement moves per-instance codes, which this {synth.generator.norm_mode.upper()} model does not have")
     if steps == 0:
         return styles
+    synth._require_instance_styles("refining codes towards a photo")
     photo = paddle.to_tensor(load_image(image, synth.size)[None])  # [1, 3, H, W]
     semantics, instances = synth._tensors(scene, 1)
     positional = synth._positional(scene)
     z = paddle.to_tensor(styles.z[None])
-    codes = paddle.to_tensor(synth._noise_tensor(scene, [styles]).numpy(), stop_gradient=False)  # [1, K, 2, nc]
+    codes = synth._noise_tensor(scene, [styles])  # [1, K, 2, nc], a fresh leaf
+    codes.stop_gradient = False
     optimizer = paddle.optimizer.Adam(learning_rate, parameters=[codes])
     weights = [p for p in synth.generator.parameters() if not p.stop_gradient]
     for p in weights:  # gradients for the codes only

@@ -242,12 +242,12 @@ class Synthesizer:
         from .refine import refine_styles
 
         if not self.per_instance_styles:
-            refine_styles(self, scene, image, styles, refine_steps)  # refuses steps > 0
-            return self.copy_image_style(styles or self.random_styles(scene, 0), image, seed)
-        out = (styles or self.random_styles(scene, 0)).copy()
-        for raw_id, (mu, logvar) in self.encode(scene, image).items():
-            out.noise[raw_id] = self._from_distribution(mu, logvar, seed, raw_id)
-        return refine_styles(self, scene, image, out, refine_steps)
+            out = self.copy_image_style(styles or self.random_styles(scene, 0), image, seed)
+        else:
+            out = (styles or self.random_styles(scene, 0)).copy()
+            for raw_id, (mu, logvar) in self.encode(scene, image).items():
+                out.noise[raw_id] = self._from_distribution(mu, logvar, seed, raw_id)
+        return refine_styles(self, scene, image, out, refine_steps)  # SPADE/CLADE: refuses steps > 0
 
     def interpolate(self, a: Styles, b: Styles, steps: int, ids=None) -> list[Styles]:
         """``steps`` styles from a to b (inclusive); with ``ids`` only those

@@ -41,6 +41,8 @@ def test_per_instance_operations_on_an_image_level_model_say_why_not(spade, scen
         spade.resample(scene, base, [int(scene.instance_ids[0])], seed=1)
     with pytest.raises(InadeError, match="per-instance styles"):
         spade.copy_style(scene, base, scene, scene_files[0]["photo"], [(int(scene.instance_ids[0]),) * 2])
+    with pytest.raises(InadeError, match="refining codes towards a photo needs per-instance styles, which this SPADE model"):
+        spade.reconstruct(scene, scene_files[0]["photo"], base, refine_steps=5)
 
 
 def test_inade_has_no_image_level_style_copy(tiny_run, scene_files):
