@@ -14,6 +14,7 @@ import paddle
 
 from ..errors import InadeError
 from ..losses.reconstruction import pooled_l1_loss
+from ..networks.freeze import frozen
 from .scene import Scene, load_image
 from .styles import Styles
 
@@ -38,18 +39,12 @@ def refine_styles(synth, scene: Scene, image, styles: Styles, steps: int, learni
     codes = synth._noise_tensor(scene, [styles])  # [1, K, 2, nc], a fresh leaf
     codes.stop_gradient = False
     optimizer = paddle.optimizer.Adam(learning_rate, parameters=[codes])
-    weights = [p for p in synth.generator.parameters() if not p.stop_gradient]
-    for p in weights:  # gradients for the codes only
-        p.stop_gradient = True
-    try:
+    with frozen(synth.generator.parameters()):  # gradients for the codes only
         for _ in range(steps):
             fake = synth.generator(semantics, instances, codes, z, positional)
             pooled_l1_loss(fake, photo, REFINE_POOL, REFINE_CHROMATICITY_WEIGHT).backward()
             optimizer.step()
             optimizer.clear_grad()
-    finally:
-        for p in weights:
-            p.stop_gradient = False
     out = styles.copy()
     refined = codes.numpy()[0]
     for k, raw_id in enumerate(scene.instance_ids):

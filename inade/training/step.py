@@ -15,6 +15,7 @@ from ..losses import (
 )
 from ..layers.attentive_norm import attentive_norm_layers, attentive_norm_regularization
 from ..losses.vgg import VGG_LAYER_WEIGHTS
+from ..networks.freeze import frozen
 from ..networks.noise import remap_noise, sample_instance_noise
 from .distributed import average_gradients
 
@@ -34,6 +35,10 @@ def discriminate(discriminator, semantics, fake, real):
         [paddle.concat([semantics, fake], axis=1), paddle.concat([semantics, real], axis=1)], axis=0
     )
     return split_predictions(discriminator(pair))
+
+
+# The generator step's loss terms in the order they are summed.
+TERM_ORDER = ("G_GAN", "G_Feat", "KLD", "VGG", "AN_G", "L1")
 
 
 def posterior_rows(batch: int, prior_fraction: float) -> int:
@@ -78,41 +83,53 @@ def leading_rows(predictions, rows):
     return [[leading(t, rows) for t in scale] for scale in predictions]
 
 
+def style_inputs(generator, encoder, loss_cfg, image, instances, rows):
+    """The generator's style inputs for a training forward, (instance noise,
+    z, KLD terms): the first ``rows`` images' styles come from the encoder
+    (with the KLD term when loss.lambda_kld), the rest from the prior."""
+    if generator.norm_mode == "inade":
+        noise, stats = encode_noise(generator, encoder, image, instances, rows)
+        kld = inade_kld_loss(*stats, lambda_kld=loss_cfg.lambda_kld) if stats is not None and loss_cfg.lambda_kld else None
+        return noise, None, ({"KLD": kld} if kld is not None else {})
+    if encoder is None:
+        return None, None, {}
+    z, (mu, logvar) = encode_z(encoder, image, rows)  # GauGAN: z drawn from the photo's encoded distribution
+    return None, z, ({"KLD": kld_loss(mu, logvar) * loss_cfg.lambda_kld} if loss_cfg.lambda_kld else {})
+
+
+def reconstruction_losses(generator, loss_cfg, vgg, rebuilt, photo):
+    """The VGG and weight-free L1 terms between encoder-driven fakes and their
+    photos (the configuration allows L1 only with an encoder)."""
+    losses = {}
+    if vgg is not None and loss_cfg.lambda_vgg:
+        weights = VGG_LAYER_WEIGHTS["inade" if generator.norm_mode == "inade" else "spade"]
+        losses["VGG"] = vgg_loss(vgg, rebuilt, photo, weights) * loss_cfg.lambda_vgg
+    if loss_cfg.lambda_l1:
+        losses["L1"] = pooled_l1_loss(rebuilt, photo, loss_cfg.l1_pool, loss_cfg.l1_chromaticity_weight) * loss_cfg.lambda_l1
+    return losses
+
+
 def generator_losses(nets, loss_cfg, vgg, semantics, instances, image, positional=None):
     """Forward G (and E) and D; returns (fake, dict of weighted loss terms).
     With an encoder, the first rows of the batch are reconstructions of their
     photos and the last ``loss.prior_fraction`` of it prior samples: the
     reconstruction terms (feature matching, VGG, L1, KLD) see only the former."""
     generator, encoder, discriminator = nets
-    losses = {}
-    z = None
     rows = posterior_rows(image.shape[0], loss_cfg.prior_fraction) if encoder is not None else image.shape[0]
-    if generator.norm_mode == "inade":
-        noise, stats = encode_noise(generator, encoder, image, instances, rows)
-    else:
-        noise, stats = None, None
-        if encoder is not None:  # GauGAN: z drawn from the photo's encoded distribution
-            z, (mu, logvar) = encode_z(encoder, image, rows)
-            if loss_cfg.lambda_kld:
-                losses["KLD"] = kld_loss(mu, logvar) * loss_cfg.lambda_kld
+    noise, z, style_losses = style_inputs(generator, encoder, loss_cfg, image, instances, rows)
     fake = generator(semantics, instances, noise, z, positional)
     pred_fake, pred_real = discriminate(discriminator, semantics, fake, image)
-    losses["G_GAN"] = generator_adversarial_loss(pred_fake, loss_cfg.gan_mode)
-    rebuilt, photo = leading(fake, rows), leading(image, rows)
+    losses = {"G_GAN": generator_adversarial_loss(pred_fake, loss_cfg.gan_mode)}
     if loss_cfg.lambda_feat:
         losses["G_Feat"] = feature_matching_loss(
             leading_rows(pred_fake, rows), leading_rows(pred_real, rows), loss_cfg.lambda_feat, last_only=loss_cfg.feature_matching == "last"
         )
-    if stats is not None and loss_cfg.lambda_kld:
-        losses["KLD"] = inade_kld_loss(*stats, lambda_kld=loss_cfg.lambda_kld)
-    if vgg is not None and loss_cfg.lambda_vgg:
-        weights = VGG_LAYER_WEIGHTS["inade" if generator.norm_mode == "inade" else "spade"]
-        losses["VGG"] = vgg_loss(vgg, rebuilt, photo, weights) * loss_cfg.lambda_vgg
     if loss_cfg.lambda_an and attentive_norm_layers(generator):
         losses["AN_G"] = attentive_norm_regularization(generator) * loss_cfg.lambda_an
-    if loss_cfg.lambda_l1 and encoder is not None:  # only then is the fake a reconstruction of the photo
-        losses["L1"] = pooled_l1_loss(rebuilt, photo, loss_cfg.l1_pool, loss_cfg.l1_chromaticity_weight) * loss_cfg.lambda_l1
-    return fake, losses
+    losses.update(style_losses)
+    losses.update(reconstruction_losses(generator, loss_cfg, vgg, leading(fake, rows), leading(image, rows)))
+    # A fixed order: the terms are summed in it, and float sums depend on order.
+    return fake, {name: losses[name] for name in TERM_ORDER if name in losses}
 
 
 def discriminator_losses(discriminator, loss_cfg, semantics, fake, image):
@@ -156,14 +173,9 @@ def train_step(nets, optimizers, loss_cfg, vgg, semantics, instances, image, pos
 
     # The G step needs gradients through D, not for D's weights: freezing them
     # skips D's weight gradients there (the D step computes its own).
-    for p in d_params:
-        p.stop_gradient = True
-    try:
+    with frozen(d_params):
         fake, g_losses = generator_losses(nets, loss_cfg, vgg, semantics, instances, image, positional)
         sum(g_losses.values()).backward()
-    finally:
-        for p in d_params:
-            p.stop_gradient = False
     average_gradients(g_params)
     require_gradients(g_params, "generator and encoder")
     opt_g.step()
