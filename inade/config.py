@@ -249,8 +249,17 @@ class OptimConfig:
     decay_iterations: Optional[int] = None
     epochs: Optional[int] = None
     decay_epochs: Optional[int] = None
+    # After the adversarial iterations: this many more in which the encoder alone
+    # learns to reconstruct photos through the fixed generator, with plain Adam
+    # at encoder_fit_lr (inade.training.encoder_fit). Needs a reconstruction term.
+    encoder_fit_iterations: int = 0
+    encoder_fit_lr: float = 5e-4
 
     def __post_init__(self):
+        if self.encoder_fit_iterations < 0:
+            raise ValueError(f"optim.encoder_fit_iterations must be >= 0, got {self.encoder_fit_iterations}")
+        if self.encoder_fit_lr <= 0:
+            raise ValueError(f"optim.encoder_fit_lr must be positive, got {self.encoder_fit_lr}")
         if (self.iterations is None) == (self.epochs is None):
             raise ValueError("set exactly one of optim.iterations and optim.epochs")
         if self.iterations is not None and self.decay_epochs is not None:
@@ -319,6 +328,12 @@ class Config:
             raise ValueError("loss.lambda_l1 needs model.use_encoder: true (set loss.lambda_l1: 0 otherwise)")
         if self.loss.prior_fraction and not self.model.use_encoder:
             raise ValueError("loss.prior_fraction needs model.use_encoder: true (without an encoder every fake is a prior sample)")
+        if self.optim.encoder_fit_iterations:
+            if not self.model.use_encoder:
+                raise ValueError("optim.encoder_fit_iterations needs model.use_encoder: true (there is no encoder to fit)")
+            if not (self.loss.lambda_l1 or (self.loss.lambda_vgg and self.loss.vgg_weights)):
+                raise ValueError("optim.encoder_fit_iterations needs a reconstruction term to fit the encoder with: "
+                                 "loss.lambda_l1 > 0, or loss.lambda_vgg > 0 with loss.vgg_weights")
 
 
 def load_config(path: str, overrides=()) -> Config:

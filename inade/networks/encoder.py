@@ -68,6 +68,11 @@ class InstanceAdaptiveEncoder(nn.Layer):
                 nn.Linear(hidden, len(HEADS) * noise_nc),
             )
 
+    def variance_parameters(self) -> list:
+        """The parameters only the log-variances depend on (the heads'
+        colour-statistics path is shared with the means)."""
+        return [p for name in HEADS if name.endswith("_var") for p in getattr(self, name).parameters()]
+
     def check_inputs(self, image, instances):
         if image.ndim != 4 or image.shape[1] != 3:
             raise ValueError(f"encoder image must be [B, 3, H, W], got {list(image.shape)}")

@@ -39,6 +39,10 @@ class ConvEncoder(nn.Layer):
         self.fc_var = nn.Linear(channels[-1] * 16, z_dim)
         init_weights(self)
 
+    def variance_parameters(self) -> list:
+        """The parameters only the log-variance depends on."""
+        return list(self.fc_var.parameters())
+
     def forward(self, image):
         size = self.input_size
         if list(image.shape[2:]) != [size, size]:

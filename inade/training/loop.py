@@ -20,6 +20,7 @@ from ..losses import load_vgg19
 from ..networks.build import build_discriminator, build_encoder, build_generator
 from . import distributed
 from .checkpoint import CheckpointStore
+from .encoder_fit import build_encoder_optimizer, encoder_fit_step
 from .run_dir import CHECKPOINTS, CONFIG_NAME, check_same_setup, choose_run_dir
 from .sampler import ResumableBatchSampler
 from .snapshots import training_grid
@@ -121,6 +122,10 @@ class Training:
         # It needs a gradient for every parameter at every step (train_step checks).
         self.opt_g = paddle.optimizer.Adam(self.schedulers["G"], beta1=beta1, beta2=beta2, parameters=g_params, use_multi_tensor=True)
         self.opt_d = paddle.optimizer.Adam(self.schedulers["D"], beta1=beta1, beta2=beta2, parameters=d_params, use_multi_tensor=True)
+        # The encoder-fitting stage follows the adversarial iterations (whose count,
+        # and learning-rate schedule, stay total_iterations).
+        self.fit_iterations = optim.encoder_fit_iterations
+        self.opt_e = build_encoder_optimizer(self.encoder, optim.encoder_fit_lr) if self.fit_iterations else None
         self.vgg = self._vgg(config.loss)
         self.iteration = 0
         self.epoch = 0
@@ -133,6 +138,15 @@ class Training:
             if network is not None:
                 names.update({p.name: f"{prefix}.{n}" for n, p in network.named_parameters()})
         return names
+
+    @property
+    def end(self) -> int:
+        """The last iteration of the run, both stages."""
+        return self.total_iterations + self.fit_iterations
+
+    @property
+    def fitting_encoder(self) -> bool:
+        return self.iteration >= self.total_iterations
 
     @property
     def networks(self):
@@ -162,6 +176,7 @@ class Training:
             # Optimizer states are keyed by tensor names that depend on creation order: store stable ones.
             "opt_g": _rename_state(self.opt_g.state_dict(), self._parameter_names()),
             "opt_d": _rename_state(self.opt_d.state_dict(), self._parameter_names()),
+            "opt_e": _rename_state(self.opt_e.state_dict(), self._parameter_names()) if self.opt_e else None,
             "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
             "rng": _rng_state(),
             "config": to_dict(self.config),
@@ -179,6 +194,8 @@ class Training:
         back = {stable: auto for auto, stable in self._parameter_names().items()}
         self.opt_g.set_state_dict(_rename_state(state["opt_g"], back))
         self.opt_d.set_state_dict(_rename_state(state["opt_d"], back))
+        if self.opt_e is not None and state.get("opt_e"):
+            self.opt_e.set_state_dict(_rename_state(state["opt_e"], back))
         for name, scheduler in self.schedulers.items():
             scheduler.set_state_dict(state["schedulers"][name])
         self.iteration = int(state["iteration"])
@@ -212,6 +229,12 @@ class Training:
             self.batch_in_epoch = 0
 
     def step(self, semantics, instances, image, positional=None):
+        if self.fitting_encoder:
+            fake, losses = encoder_fit_step(self.generator, self.encoder, self.opt_e, self.config.loss, self.vgg,
+                                            semantics, instances, image, positional)
+            self.iteration += 1
+            self.batch_in_epoch += 1
+            return fake, losses
         for network in self.networks:
             network.train()
         fake, losses = train_step(
@@ -231,6 +254,8 @@ class Training:
         return fake, losses
 
     def learning_rates(self) -> dict:
+        if self.fitting_encoder and self.opt_e is not None:
+            return {"E": float(self.opt_e.get_lr())}
         return {name: float(s()) for name, s in self.schedulers.items()}
 
 
@@ -257,7 +282,7 @@ def train(config, resume: bool = True, dataset=None) -> RunResult:
     # (Only rank 0's random state is in the checkpoint: the others start afresh.)
     if not resuming or distributed.rank() > 0:
         paddle.seed(config.seed + 1 + 1000 * distributed.rank() + training.iteration)
-    total = training.total_iterations
+    total = training.end
     if training.iteration >= total:
         return RunResult(run_dir, training.iteration, "already finished", {})
     if is_main:
@@ -267,7 +292,8 @@ def train(config, resume: bool = True, dataset=None) -> RunResult:
         run_dir, total, training.iteration, is_main, config.logging.progress_bar, config.logging.visualdl
     )
     verb = f"resuming at iteration {training.iteration}" if resuming else "starting"
-    monitor.message(f"{verb}: {run_dir} ({len(dataset)} samples, {total} iterations)")
+    stages = f"{training.total_iterations} + {training.fit_iterations} encoder-fitting iterations" if training.fit_iterations else f"{total} iterations"
+    monitor.message(f"{verb}: {run_dir} ({len(dataset)} samples, {stages})")
     stop = _StopRequest()
     previous_handlers = (
         {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)} if _in_main_thread() else {}

@@ -50,9 +50,8 @@ class TrainingMonitor:
         if not log:
             return
         terms = " ".join(f"{k}={v:.4f}" for k, v in losses.items())
-        self.log_file.write(
-            f"iter {iteration} {terms} lr_G={lrs['G']:.3g} lr_D={lrs['D']:.3g} img/s={images_per_second:.2f}\n"
-        )
+        rates = " ".join(f"lr_{k}={v:.3g}" for k, v in lrs.items())
+        self.log_file.write(f"iter {iteration} {terms} {rates} img/s={images_per_second:.2f}\n")
         self.log_file.flush()
         if self.writer is not None:
             for name, value in losses.items():
