@@ -42,6 +42,23 @@ def _trains(*tensors) -> int:
     return sum(1 for t in tensors if t is not None and not t.stop_gradient)
 
 
+def conv_signature(layer, inputs):
+    """What one convolution call computes, for timing it alone (floor.py):
+    (input shape, weight shape, stride, padding, groups, input differentiated,
+    weight differentiated). Every convolution here pads with zeros by an int."""
+    if isinstance(layer, InstanceAwareConv2d):
+        stride, padding, groups = layer.stride, layer.padding, 1
+    else:
+        stride, padding, groups = layer._stride, layer._padding, layer._groups
+    return (tuple(int(d) for d in inputs[0].shape), tuple(int(d) for d in layer.weight.shape), _pair(stride),
+            _pair(padding), groups, _trains(inputs[0]) > 0, _trains(layer.weight) > 0)
+
+
+def _pair(value) -> tuple:
+    """A conv's stride or padding as a hashable tuple (an int means both sides)."""
+    return tuple(int(v) for v in value) if isinstance(value, (list, tuple)) else (int(value), int(value))
+
+
 def _conv(layer, inputs, output):
     out_channels, in_per_group, kh, kw = layer.weight.shape
     batch, _, height, width = output.shape
@@ -73,7 +90,7 @@ def _inade_norm(layer, inputs, output):
     return flops, flops * (rows_train or x_train) + flops // 2 * x_train
 
 
-def _encoder_tail(encoder: InstanceAdaptiveEncoder, instances_seen: list):
+def _encoder_tail(encoder: InstanceAdaptiveEncoder, instances_seen: list, convolutions: list):
     """Counted at up3 (whose output feeds them): the fused heads on up3's
     output upsampled 2x, and the instance pooling of their maps."""
     heads = [getattr(encoder, name) for name in HEADS]
@@ -81,6 +98,9 @@ def _encoder_tail(encoder: InstanceAdaptiveEncoder, instances_seen: list):
     _, in_channels, kh, kw = heads[0].weight.shape
 
     def counter(layer, inputs, output):
+        batch, channels, height, width = (int(d) for d in output.shape)
+        convolutions.append(((batch, channels, 2 * height, 2 * width), (out_channels, in_channels, kh, kw),
+                             (1, 1), _pair(heads[0].padding), 1, _trains(output) > 0, _trains(heads[0].weight) > 0))
         forward, backward = _conv(layer, inputs, output)
         batch, _, height, width = output.shape
         pixels = 4 * int(height) * int(width)
@@ -95,16 +115,20 @@ def _encoder_tail(encoder: InstanceAdaptiveEncoder, instances_seen: list):
 
 class FlopCounter:
     """Forward and backward FLOPs of everything ``networks`` ({name: layer})
-    compute while the counter is open, per network."""
+    compute while the counter is open, per network; and the signature of
+    every convolution call (``convolutions``, see conv_signature)."""
 
     def __init__(self, networks: dict):
         self.totals = {name: {"forward": 0, "backward": 0} for name in networks}
+        self.convolutions = []
         self.hooks = []
         for name, network in networks.items():
             self._attach(name, network)
 
     def _add(self, name, counter):
         def hook(layer, inputs, output):
+            if isinstance(layer, (nn.Conv2D, InstanceAwareConv2d)):
+                self.convolutions.append(conv_signature(layer, inputs))
             forward, backward = counter(layer, inputs, output)
             self.totals[name]["forward"] += forward
             self.totals[name]["backward"] += backward
@@ -115,7 +139,7 @@ class FlopCounter:
         for layer in network.sublayers(include_self=True):
             if isinstance(layer, InstanceAdaptiveEncoder):
                 instances_seen = [0]  # K of the call being counted, set before the call
-                special[id(layer.up3)] = _encoder_tail(layer, instances_seen)
+                special[id(layer.up3)] = _encoder_tail(layer, instances_seen, self.convolutions)
                 skipped |= {id(getattr(layer, head)) for head in HEADS}  # run functionally, never called
                 self.hooks.append(layer.register_forward_pre_hook(
                     lambda layer, inputs, seen=instances_seen: seen.__setitem__(0, int(inputs[1].shape[1]))))
@@ -143,16 +167,23 @@ class FlopCounter:
         self.hooks = []
 
 
+def counted(networks: dict, call, gradients: bool = True) -> FlopCounter:
+    """Run ``call()`` with ``networks`` ({name: layer}) counted; the closed counter."""
+    with FlopCounter({name: net for name, net in networks.items() if net is not None}) as counter:
+        if gradients:
+            call()
+        else:
+            with paddle.no_grad():
+                call()
+    return counter
+
+
 def count_flops(network: nn.Layer, *inputs, **kwargs) -> int:
     """Forward FLOPs of ``network(*inputs, **kwargs)`` (run once, without gradients)."""
-    with FlopCounter({"network": network}) as counter, paddle.no_grad():
-        network(*inputs, **kwargs)
-    return counter.totals["network"]["forward"]
+    return counted({"network": network}, lambda: network(*inputs, **kwargs), gradients=False).totals["network"]["forward"]
 
 
 def count_training_flops(networks: dict, step) -> dict:
     """{name: {"forward", "backward"}} FLOPs of one call of ``step`` (a whole
     training iteration), whose every differentiated graph is backpropagated."""
-    with FlopCounter({name: net for name, net in networks.items() if net is not None}) as counter:
-        step()
-    return counter.totals
+    return counted(networks, step).totals

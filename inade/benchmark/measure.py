@@ -17,7 +17,8 @@ from ..errors import InadeError
 from ..networks.encoder import InstanceAdaptiveEncoder
 from ..networks.spectral import fold_spectral_norm
 from .configs import ClassesOnly, resolve, synthetic_inputs, training_dataset
-from .flops import count_flops, count_training_flops
+from .floor import convolution_floor
+from .flops import count_flops, counted
 from .timing import PeakMemory, machine, matmul_peak, median_seconds
 
 SCHEMA = 1  # bump when the result file's layout changes
@@ -129,13 +130,19 @@ def measure_setting(spec, runs: int = 3, warmup: int = 1, train_only: bool = Fal
     result["breakdown_seconds"] = _breakdown(training, inputs, runs, warmup)
     # one more real iteration, counted: what it differentiates is what the step does
     networks = {"generator": generator, "encoder": encoder, "discriminator": discriminator}
-    per_network = count_training_flops(networks, lambda: training.step(semantics, instances, image))
+    counter = counted(networks, lambda: training.step(semantics, instances, image))
+    per_network = counter.totals
     result["train_iteration_gflop"] = {name: {k: v / 1e9 for k, v in counts.items()} for name, counts in per_network.items()}
     for network in training.networks:
         network.eval()  # counting must not move batch-norm statistics; FLOPs are the same
+    inference = counted({"generator": generator}, lambda: generator(semantics, instances), gradients=False)
+    result["convolution_floor"] = {
+        "train_iteration": convolution_floor(counter.convolutions, runs, warmup),
+        "generator_inference": convolution_floor(inference.convolutions, runs, warmup),
+    }
     flops = {
         "train_iteration": sum(c["forward"] + c["backward"] for c in per_network.values()),
-        "generator_inference": count_flops(generator, semantics, instances),
+        "generator_inference": inference.totals["generator"]["forward"],
         "encoder_inference": count_flops(encoder, *_encoder_args(encoder, image, instances)) if encoder is not None else 0,
     }
     for key, count in flops.items():

@@ -91,6 +91,30 @@ def test_training_flops_count_the_gradients_each_product_needs():
     assert counts["second"] == {"forward": forward_second, "backward": forward_second}
 
 
+def test_convolution_calls_are_recorded_with_their_gradients_and_timed_alone():
+    from inade.benchmark.floor import convolution_floor
+    from inade.benchmark.flops import counted
+    from inade.networks import InstanceAdaptiveEncoder
+
+    net = paddle.nn.Sequential(paddle.nn.Conv2D(3, 8, 3, padding=1), paddle.nn.ReLU(), paddle.nn.Conv2D(8, 8, 4, stride=2, padding=2))
+    x = paddle.randn([2, 3, 16, 16])
+    training = counted({"net": net}, lambda: net(x).sum().backward())
+    # the image takes no gradient; every weight does, and so does the second layer's input
+    assert training.convolutions == [((2, 3, 16, 16), (8, 3, 3, 3), (1, 1), (1, 1), 1, False, True),
+                                     ((2, 8, 16, 16), (8, 8, 4, 4), (2, 2), (2, 2), 1, True, True)]
+    inference = counted({"net": net}, lambda: net(x), gradients=False)
+    assert [signature[-2:] for signature in inference.convolutions] == [(False, False), (False, False)]
+    floor = convolution_floor(training.convolutions + training.convolutions[:1], runs=1, warmup=0)
+    assert floor["calls"] == 3 and floor["shapes"] == 2 and floor["seconds"] > 0
+
+    setting = resolve("tiny")
+    _, instances, image = synthetic_inputs(setting, 6)
+    encoder = InstanceAdaptiveEncoder(4, 4)
+    calls = counted({"encoder": encoder}, lambda: encoder(image, instances), gradients=False).convolutions
+    # eight instance-aware layers, then the four heads as one convolution at full size
+    assert len(calls) == 9 and calls[-1][:2] == ((2, 4, 32, 32), (16, 4, 3, 3))
+
+
 def test_synthetic_layouts_have_exactly_the_instances_asked_for():
     for count in (4, 7, 16, 64):
         setting = resolve({"name": "tiny", "num_instances": count})
@@ -135,6 +159,9 @@ def test_cli_measures_tiny_writes_json_and_compares(tmp_path):
     assert set(tiny["breakdown_seconds"]) == {"generator", "encoder", "discriminator", "losses", "optimizers",
                                               "data_loading"}
     assert "tiny data.batch_size=1  training iteration" in done.stdout
+    floor = tiny["convolution_floor"]
+    assert 0 < floor["generator_inference"]["seconds"] and floor["generator_inference"]["calls"] < floor["train_iteration"]["calls"]
+    assert "convolution floor (its convolutions alone" in done.stdout
 
     before = json.loads(after.read_text())
     before["configurations"]["tiny data.batch_size=1"]["train_iteration"]["seconds"] *= 2

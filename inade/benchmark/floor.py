@@ -1,0 +1,54 @@
+"""The convolution floor: how long a measured call's convolutions take on
+their own, each timed in isolation with Paddle's kernel (F.conv2d forward,
+and its backward for the gradients the call needed).
+
+No implementation built on Paddle's convolution kernels can run the call in
+less time than this sum (short of doing less convolution work), so it bounds
+what speed targets are reachable here; the gap between it and the measured
+time is everything else (norms, activations, resizing, losses, optimisers,
+allocation).
+"""
+from __future__ import annotations
+
+import collections
+
+import paddle
+import paddle.nn.functional as F
+
+from .timing import median_seconds
+
+
+def _conv_call(signature):
+    """A function that runs one convolution of ``signature`` (flops.conv_signature)
+    forward and, when any operand is differentiated, backward."""
+    input_shape, weight_shape, stride, padding, groups, input_grad, weight_grad = signature
+    x = paddle.randn(list(input_shape))
+    w = paddle.randn(list(weight_shape)) * 0.01
+    x.stop_gradient, w.stop_gradient = not input_grad, not weight_grad
+    wanted = [t for t in (x, w) if not t.stop_gradient]
+    upstream = None
+
+    def run():
+        nonlocal upstream
+        y = F.conv2d(x, w, stride=stride, padding=padding, groups=groups)
+        outputs = [y]
+        if wanted:
+            if upstream is None:
+                upstream = paddle.ones_like(y)
+            outputs = paddle.grad([y], wanted, grad_outputs=[upstream])
+        # one element read back waits for the result without copying it all
+        return [float(t.reshape([-1])[0]) for t in outputs]
+
+    return run
+
+
+def convolution_floor(signatures, runs: int = 3, warmup: int = 1) -> dict:
+    """{"seconds": the sum over calls, "calls": how many, "shapes": distinct
+    shapes timed}. Each distinct signature is timed once (median of ``runs``)
+    and counted as often as it occurs."""
+    counts = collections.Counter(signatures)
+    seconds = 0.0
+    for signature, count in counts.items():
+        with paddle.set_grad_enabled(True):
+            seconds += count * median_seconds(_conv_call(signature), runs, warmup)
+    return {"seconds": seconds, "calls": sum(counts.values()), "shapes": len(counts)}
