@@ -40,7 +40,7 @@ def main(argv=None):
         # be off before the configuration is checked (SPADE and CLADE refuse it)
         base = os.path.join(CONFIGS, "procedural.yaml")
         args.override = ["data.type=folder", "model.encoder_colour_statistics=false", "loss.prior_fraction=0",
-                         "loss.lambda_l1=0", "loss.l1_chromaticity_weight=0"] + args.override
+                         "loss.lambda_l1=0", "loss.l1_chromaticity_weight=0", "optim.encoder_fit_iterations=0"] + args.override
     else:
         base = os.path.join(CONFIGS, f"{args.dataset}.yaml")
     config = load_config(base, [f"model.norm_mode={args.norm_mode}", f"output_dir={args.out}"] + args.override)

@@ -111,6 +111,7 @@ def convert_release(source, config: Config, out_dir: str) -> dict:
     if not config.model.use_encoder:
         # terms that need the encoder this release lacks
         config.loss.lambda_l1 = config.loss.l1_chromaticity_weight = config.loss.prior_fraction = 0.0
+        config.optim.encoder_fit_iterations = 0
     networks = {"generator": build_generator(config.model, num_classes, data.crop_size, data.aspect_ratio)}
     if "encoder" in states:
         if not config.model.use_encoder:
