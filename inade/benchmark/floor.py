@@ -1,6 +1,7 @@
 """The convolution floor: how long a measured call's convolutions take on
-their own, each timed in isolation with Paddle's kernel (F.conv2d forward,
-and its backward for the gradients the call needed).
+their own, each timed in isolation with the kernel the layer runs (Paddle's
+F.conv2d, or narrow_conv2d's matmul), forward and backward for the gradients
+the call needed.
 
 No implementation built on Paddle's convolution kernels can run the call in
 less time than this sum (short of doing less convolution work), so it bounds
@@ -15,13 +16,14 @@ import collections
 import paddle
 import paddle.nn.functional as F
 
+from ..layers.narrow_conv import narrow_conv2d
 from .timing import median_seconds
 
 
 def _conv_call(signature):
     """A function that runs one convolution of ``signature`` (flops.conv_signature)
     forward and, when any operand is differentiated, backward."""
-    input_shape, weight_shape, stride, padding, groups, input_grad, weight_grad = signature
+    input_shape, weight_shape, stride, padding, groups, input_grad, weight_grad, narrow = signature
     x = paddle.randn(list(input_shape))
     w = paddle.randn(list(weight_shape)) * 0.01
     x.stop_gradient, w.stop_gradient = not input_grad, not weight_grad
@@ -30,7 +32,10 @@ def _conv_call(signature):
 
     def run():
         nonlocal upstream
-        y = F.conv2d(x, w, stride=stride, padding=padding, groups=groups)
+        if narrow:
+            y = narrow_conv2d(x, w, padding=padding[0])
+        else:
+            y = F.conv2d(x, w, stride=stride, padding=padding, groups=groups)
         outputs = [y]
         if wanted:
             if upstream is None:

@@ -31,6 +31,7 @@ import paddle
 import paddle.nn as nn
 
 from ..layers.instance_conv import InstanceAwareConv2d
+from ..layers.narrow_conv import NarrowConv2D
 from ..layers.norms import InadeNorm, class_instance_pairs
 from ..networks.encoder import HEADS, InstanceAdaptiveEncoder
 
@@ -45,13 +46,14 @@ def _trains(*tensors) -> int:
 def conv_signature(layer, inputs):
     """What one convolution call computes, for timing it alone (floor.py):
     (input shape, weight shape, stride, padding, groups, input differentiated,
-    weight differentiated). Every convolution here pads with zeros by an int."""
+    weight differentiated, run by narrow_conv2d). Every convolution here pads
+    with zeros by an int."""
     if isinstance(layer, InstanceAwareConv2d):
         stride, padding, groups = layer.stride, layer.padding, 1
     else:
         stride, padding, groups = layer._stride, layer._padding, layer._groups
     return (tuple(int(d) for d in inputs[0].shape), tuple(int(d) for d in layer.weight.shape), _pair(stride),
-            _pair(padding), groups, _trains(inputs[0]) > 0, _trains(layer.weight) > 0)
+            _pair(padding), groups, _trains(inputs[0]) > 0, _trains(layer.weight) > 0, isinstance(layer, NarrowConv2D))
 
 
 def _pair(value) -> tuple:
@@ -100,7 +102,7 @@ def _encoder_tail(encoder: InstanceAdaptiveEncoder, instances_seen: list, convol
     def counter(layer, inputs, output):
         batch, channels, height, width = (int(d) for d in output.shape)
         convolutions.append(((batch, channels, 2 * height, 2 * width), (out_channels, in_channels, kh, kw),
-                             (1, 1), _pair(heads[0].padding), 1, _trains(output) > 0, _trains(heads[0].weight) > 0))
+                             (1, 1), _pair(heads[0].padding), 1, _trains(output) > 0, _trains(heads[0].weight) > 0, False))
         forward, backward = _conv(layer, inputs, output)
         batch, _, height, width = output.shape
         pixels = 4 * int(height) * int(width)

@@ -7,6 +7,7 @@ import paddle.nn.functional as F
 from .spectral import spectral_norm
 
 from ..layers.attentive_norm import AttentiveNorm
+from ..layers.narrow_conv import NARROW, NarrowConv2D
 from .init import init_weights
 
 
@@ -14,7 +15,10 @@ class _DiscriminatorLayer(nn.Layer):
     def __init__(self, fin, fout, stride, normalized, activation=True, attentive_norm_entities=None):
         super().__init__()
         # Instance norm makes a conv bias meaningless, so normalized convs have none.
-        conv = nn.Conv2D(fin, fout, 4, stride=stride, padding=2, bias_attr=False if normalized else None)
+        if fout <= NARROW and stride == 1 and not normalized:  # the patch predictions: one channel
+            conv = NarrowConv2D(fin, fout, 4, padding=2)
+        else:
+            conv = nn.Conv2D(fin, fout, 4, stride=stride, padding=2, bias_attr=False if normalized else None)
         self.conv = spectral_norm(conv) if normalized else conv
         self.normalized = normalized
         self.activation = activation

@@ -6,6 +6,7 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 
 from ..layers.attentive_norm import AttentiveNorm
+from ..layers.narrow_conv import NarrowConv2D
 from ..layers.norms import InadeNorm, class_instance_pairs
 from ..layers.resize import resize_nearest, upsample_nearest_2x
 from .blocks import ResnetBlock, make_conditional_norm
@@ -116,7 +117,7 @@ class Generator(nn.Layer):
         if num_upsampling_layers == "most":
             self.up_4 = block(ngf, ngf // 2)
             final_nc = ngf // 2
-        self.conv_img = nn.Conv2D(final_nc, 3, 3, padding=1)
+        self.conv_img = NarrowConv2D(final_nc, 3, 3, padding=1)
         self.block_plan = self._block_plan()
         self.attentive_after = None
         if attentive_norm_width is not None:
