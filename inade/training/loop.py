@@ -254,7 +254,8 @@ class Training:
         return fake, losses
 
     def learning_rates(self) -> dict:
-        if self.fitting_encoder and self.opt_e is not None:
+        """The rates of the iteration just taken."""
+        if self.opt_e is not None and self.iteration > self.total_iterations:
             return {"E": float(self.opt_e.get_lr())}
         return {name: float(s()) for name, s in self.schedulers.items()}
 
