@@ -1,11 +1,11 @@
 """Refining encoded styles against their photo by gradient descent on the codes.
 
 The encoder maps a photo to codes in one pass; on the procedural data the
-shipped generator can render an instance's hue and saturation far more
-exactly than the encoder's codes ask for (README, "The shipped model"). A
-few dozen Adam steps on the instance codes, starting from the encoded ones,
-with the generator fixed, close most of that gap: GAN inversion seeded by the
-encoder. The network weights do not change.
+shipped generator can render an instance's hue more exactly than the
+encoder's codes ask for (README, "The shipped model"). A few dozen Adam steps
+on the instance codes, starting from the encoded ones, with the generator
+fixed, close part of that gap: GAN inversion seeded by the encoder. The
+network weights do not change.
 """
 from __future__ import annotations
 

@@ -29,19 +29,20 @@ def test_shipped_model_meets_the_semantic_and_diversity_thresholds(evaluation):
 
 
 def test_the_encoder_carries_most_of_a_photo_s_style(evaluation):
-    # Issue #6 asks for <= 0.5 of the real spread, which this recipe does not reach
-    # yet (0.60 on these layouts, 0.545 on the README's; hue and stripes are what
-    # is missing, see the README); this guards what it does reach, well below the
-    # reference recipe's 0.80 here.
-    assert evaluation["ratios"]["reconstruction_error"] < 0.7, evaluation["ratios"]
+    # Issue #6 asks for <= 0.5 of the real spread. With the encoder-fitting stage
+    # the shipped model is at the bound, not safely below it: 0.49 on these
+    # layouts and on the README's, 0.52 on 48 others (README). This guards what it
+    # reaches against regressions; the model shipped before stood at 0.60 here,
+    # the reference recipe at 0.80.
+    assert evaluation["ratios"]["reconstruction_error"] < 0.55, evaluation["ratios"]
 
 
 def test_refining_the_codes_reconstructs_within_the_bound(evaluation):
-    # The generator renders a photo's hue from codes found by descent (0.38 on the
-    # README's layouts): what the encoder misses, the refinement recovers.
+    # The generator renders a photo's hue from codes found by descent (0.41 on the
+    # README's layouts, 0.38 on these): what the encoder misses, the refinement recovers.
     ratios = evaluation["ratios"]
-    assert ratios["refined_reconstruction_error"] < 0.5, ratios
-    assert ratios["refined_reconstruction_error"] < 0.8 * ratios["reconstruction_error"], ratios
+    assert ratios["refined_reconstruction_error"] < 0.45, ratios
+    assert ratios["refined_reconstruction_error"] < 0.85 * ratios["reconstruction_error"], ratios
 
 
 def _thing_instances(scene):
