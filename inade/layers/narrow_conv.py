@@ -5,7 +5,7 @@ channels: its time goes into unfolding the input (for the generator's last
 layer, 64 channels x 9 taps of a 256x256 image), so a layer with 1-3 outputs
 runs at 1-2 GFLOP/s (the discriminators' last layers, the generator's RGB
 layer). Here each output channel of each kernel tap is a row of one
-[taps * Cout, Cin] x [Cin, H * W] product over the unpadded input, and the
+[Cout, T, Cin] x [Cin, H * W] product over the unpadded input, and the
 taps' maps are summed shifted: the same function, 2x (3 outputs, 3x3 on
 64 x 256 x 256) to 17x (1 output, 4x4 on 512 x 34 x 34) faster forward and
 backward here, and autograd needs nothing special.
@@ -25,17 +25,21 @@ def narrow_conv2d(x, weight, bias=None, padding: int = 0) -> paddle.Tensor:
     ``weight`` [Cout, Cin, kh, kw]; x [B, Cin, H, W]."""
     batch, in_channels, height, width = x.shape
     out_channels, _, kh, kw = weight.shape
-    taps = weight.transpose([2, 3, 0, 1]).reshape([kh * kw * out_channels, in_channels])  # [T * Cout, Cin]
-    maps = paddle.matmul(taps, x.reshape([batch, in_channels, height * width]))  # [B, T * Cout, H * W]
-    maps = maps.reshape([batch, kh * kw * out_channels, height, width])
+    taps = kh * kw
+    # [1, Cout, Cin, T]^T x [B, 1, Cin, H * W] -> [B, Cout, T, H * W]: every tap of every
+    # output channel in one product, with no transposed copy of the weight (whose
+    # gradient would come back as a strided view, which collectives refuse)
+    maps = paddle.matmul(weight.reshape([1, out_channels, in_channels, taps]),
+                         x.reshape([batch, 1, in_channels, height * width]), transpose_x=True)
+    maps = maps.reshape([batch, out_channels * taps, height, width])
     if padding:
-        maps = F.pad(maps, [padding] * 4)  # [B, T * Cout, H + 2p, W + 2p]
+        maps = F.pad(maps, [padding] * 4)  # [B, Cout * T, H + 2p, W + 2p]
+    maps = maps.reshape([batch, out_channels, taps, height + 2 * padding, width + 2 * padding])
     out_h, out_w = height + 2 * padding - kh + 1, width + 2 * padding - kw + 1
     out = None
     for dy in range(kh):
         for dx in range(kw):
-            first = (dy * kw + dx) * out_channels
-            tap = maps[:, first:first + out_channels, dy:dy + out_h, dx:dx + out_w]
+            tap = maps[:, :, dy * kw + dx, dy:dy + out_h, dx:dx + out_w]  # [B, Cout, out_h, out_w]
             out = tap if out is None else out + tap
     return out if bias is None else out + bias.reshape([1, out_channels, 1, 1])
 

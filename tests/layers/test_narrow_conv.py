@@ -24,6 +24,7 @@ def test_narrow_conv_is_conv2d_forward_and_backward(shape, weight_shape, padding
     upstream = paddle.to_tensor(rng.standard_normal(expected.shape).astype("float32"))
     for a, b in zip(paddle.grad([got], [x, weight, bias], [upstream]), paddle.grad([expected], [x, weight, bias], [upstream])):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-4)
+        assert a.is_contiguous()  # data-parallel training all-reduces gradients, which must be contiguous
 
 
 def test_the_layer_keeps_conv2d_parameters_and_state_dict_keys():
