@@ -100,15 +100,14 @@ def _encoder_tail(encoder: InstanceAdaptiveEncoder, instances_seen: list, convol
     _, in_channels, kh, kw = heads[0].weight.shape
 
     def counter(layer, inputs, output):
-        batch, channels, height, width = (int(d) for d in output.shape)
-        convolutions.append(((batch, channels, 2 * height, 2 * width), (out_channels, in_channels, kh, kw),
+        batch, _, height, width = (int(d) for d in output.shape)
+        convolutions.append(((batch, in_channels, 2 * height, 2 * width), (out_channels, in_channels, kh, kw),
                              (1, 1), _pair(heads[0].padding), 1, _trains(output) > 0, _trains(heads[0].weight) > 0, False))
         forward, backward = _conv(layer, inputs, output)
-        batch, _, height, width = output.shape
-        pixels = 4 * int(height) * int(width)
-        heads_flops = 2 * int(batch) * out_channels * in_channels * kh * kw * pixels
+        pixels = 4 * height * width
+        heads_flops = 2 * batch * out_channels * in_channels * kh * kw * pixels
         heads_trained = _trains(heads[0].weight) > 0
-        pooling = 2 * int(batch) * instances_seen[0] * pixels * out_channels
+        pooling = 2 * batch * instances_seen[0] * pixels * out_channels
         maps_train = _trains(output) > 0 or heads_trained
         return (forward + heads_flops + pooling,
                 backward + heads_flops * (_trains(output) + heads_trained) + pooling * maps_train)

@@ -67,7 +67,7 @@ def table(results: dict) -> str:
         lines.append(f"{name} breakdown, seconds (forward + backward; an iteration runs the discriminator twice): {parts}")
         floors = result.get("convolution_floor", {})
         if floors:
-            lines.append(f"{name} convolution floor (its convolutions alone, each timed in isolation with Paddle's kernel): "
+            lines.append(f"{name} convolution floor (its convolutions alone, each timed in isolation with the kernel its layer runs): "
                          + "; ".join(f"{section.replace('_', ' ')} {floor['seconds']:.3f} s of {_number(_get(result, section, 'seconds'))}"
                                      for section, floor in floors.items()))
         checks = []

@@ -50,7 +50,6 @@ class NarrowConv2D(nn.Conv2D):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, padding: int = 0, bias_attr=None):
         super().__init__(in_channels, out_channels, kernel_size, stride=1, padding=padding, bias_attr=bias_attr)
-        self.narrow_padding = padding
 
     def forward(self, x):
-        return narrow_conv2d(x, self.weight, self.bias, self.narrow_padding)
+        return narrow_conv2d(x, self.weight, self.bias, self._padding)  # the int given above

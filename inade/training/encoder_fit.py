@@ -17,8 +17,7 @@ from __future__ import annotations
 import paddle
 
 from ..networks.freeze import frozen
-from .distributed import average_gradients
-from .step import TERM_ORDER, reconstruction_losses, require_gradients
+from .step import apply_gradients, reconstruction_losses
 
 
 def encoded_means(generator, encoder, image, instances):
@@ -39,8 +38,7 @@ def encoder_fit_losses(generator, encoder, loss_cfg, vgg, semantics, instances, 
     (README, "The shipped model"). The variances are not refit."""
     noise, z = encoded_means(generator, encoder, image, instances)
     fake = generator(semantics, instances, noise, z, positional)
-    losses = reconstruction_losses(generator, loss_cfg, vgg, fake, image)
-    return fake, {name: losses[name] for name in TERM_ORDER if name in losses}
+    return fake, reconstruction_losses(generator, loss_cfg, vgg, fake, image)
 
 
 def encoder_fit_step(generator, encoder, optimizer, loss_cfg, vgg, semantics, instances, image, positional=None):
@@ -48,14 +46,11 @@ def encoder_fit_step(generator, encoder, optimizer, loss_cfg, vgg, semantics, in
     (eval mode: batch norm uses its running statistics). Returns (fake, losses)."""
     generator.eval()
     encoder.train()
-    params = optimizer._parameter_list
     optimizer.clear_grad(set_to_zero=False)
     with frozen(generator.parameters()):
         fake, losses = encoder_fit_losses(generator, encoder, loss_cfg, vgg, semantics, instances, image, positional)
         sum(losses.values()).backward()
-    average_gradients(params)
-    require_gradients(params, "encoder")
-    optimizer.step()
+    apply_gradients(optimizer, "encoder")
     return fake.detach(), {name: float(value) for name, value in losses.items()}
 
 

@@ -232,23 +232,21 @@ class Training:
         if self.fitting_encoder:
             fake, losses = encoder_fit_step(self.generator, self.encoder, self.opt_e, self.config.loss, self.vgg,
                                             semantics, instances, image, positional)
-            self.iteration += 1
-            self.batch_in_epoch += 1
-            return fake, losses
-        for network in self.networks:
-            network.train()
-        fake, losses = train_step(
-            (self.generator, self.encoder, self.discriminator),
-            (self.opt_g, self.opt_d),
-            self.config.loss,
-            self.vgg,
-            semantics,
-            instances,
-            image,
-            positional,
-        )
-        for scheduler in self.schedulers.values():
-            scheduler.step()
+        else:
+            for network in self.networks:
+                network.train()
+            fake, losses = train_step(
+                (self.generator, self.encoder, self.discriminator),
+                (self.opt_g, self.opt_d),
+                self.config.loss,
+                self.vgg,
+                semantics,
+                instances,
+                image,
+                positional,
+            )
+            for scheduler in self.schedulers.values():
+                scheduler.step()
         self.iteration += 1
         self.batch_in_epoch += 1
         return fake, losses

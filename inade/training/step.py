@@ -155,16 +155,23 @@ def require_gradients(params, networks: str) -> None:
             f"part in the loss")
 
 
+def apply_gradients(optimizer, networks: str) -> None:
+    """Average this step's gradients across processes, check every parameter
+    of ``optimizer`` has one, then update."""
+    params = optimizer._parameter_list
+    average_gradients(params)
+    require_gradients(params, networks)
+    optimizer.step()
+
+
 def train_step(nets, optimizers, loss_cfg, vgg, semantics, instances, image, positional=None):
     """One iteration. The D step reuses the G step's fake (detached) rather than
     running the generator again as the reference does: the same schedule
     (G step, then D step on a detached fake) for one generator forward less.
     ``positional``: CLADE's intra-class positional map when the generator takes one.
     Returns the fake and every loss term as a float."""
-    generator, encoder, discriminator = nets
+    discriminator = nets[2]
     opt_g, opt_d = optimizers
-    g_params = opt_g._parameter_list
-    d_params = opt_d._parameter_list
     # The last iteration's gradients are released, not zeroed, before this
     # forward: at the paper setting the generator's alone are 0.34 GB, and the
     # peak memory is in the G step.
@@ -173,18 +180,14 @@ def train_step(nets, optimizers, loss_cfg, vgg, semantics, instances, image, pos
 
     # The G step needs gradients through D, not for D's weights: freezing them
     # skips D's weight gradients there (the D step computes its own).
-    with frozen(d_params):
+    with frozen(opt_d._parameter_list):
         fake, g_losses = generator_losses(nets, loss_cfg, vgg, semantics, instances, image, positional)
         sum(g_losses.values()).backward()
-    average_gradients(g_params)
-    require_gradients(g_params, "generator and encoder")
-    opt_g.step()
+    apply_gradients(opt_g, "generator and encoder")
 
     d_losses = discriminator_losses(discriminator, loss_cfg, semantics, fake, image)
     sum(d_losses.values()).backward()
-    average_gradients(d_params)
-    require_gradients(d_params, "discriminator")
-    opt_d.step()
+    apply_gradients(opt_d, "discriminator")
 
     values = {name: float(value) for name, value in {**g_losses, **d_losses}.items()}
     return fake.detach(), values
