@@ -215,6 +215,10 @@ class LossConfig:
     # Weight, inside the L1 term, of an L1 between chromaticities (colour over
     # brightness), where hue is not dwarfed by brightness (inade.losses.reconstruction).
     l1_chromaticity_weight: float = 0.0
+    # Weight, inside the L1 term, of an L1 between local contrasts (standard
+    # deviation within each l1_pool window), which pooling alone averages away:
+    # texture strength without its phase. Needs l1_pool > 1.
+    l1_contrast_weight: float = 0.0
     # Share of each batch whose instance noise (or z) is drawn from the N(0, I)
     # prior instead of the encoder, as BicycleGAN's cLR path does: those fakes
     # get the adversarial term only, the rest the reconstruction terms too
@@ -225,11 +229,16 @@ class LossConfig:
     lambda_an: float = 0.01
 
     def __post_init__(self):
-        for name in ("lambda_feat", "lambda_vgg", "lambda_kld", "lambda_l1", "l1_chromaticity_weight", "lambda_an"):
+        for name in ("lambda_feat", "lambda_vgg", "lambda_kld", "lambda_l1", "l1_chromaticity_weight", "l1_contrast_weight", "lambda_an"):
             if getattr(self, name) < 0:
                 raise ValueError(f"loss.{name} must be >= 0, got {getattr(self, name)}")
         if self.l1_chromaticity_weight and not self.lambda_l1:
             raise ValueError("loss.l1_chromaticity_weight weighs a part of the L1 term and needs loss.lambda_l1 > 0")
+        if self.l1_contrast_weight and not self.lambda_l1:
+            raise ValueError("loss.l1_contrast_weight weighs a part of the L1 term and needs loss.lambda_l1 > 0")
+        if self.l1_contrast_weight and self.l1_pool < 2:
+            raise ValueError(f"loss.l1_contrast_weight measures contrast within each l1_pool window and needs "
+                             f"loss.l1_pool >= 2, got {self.l1_pool}")
         if self.l1_pool < 1:
             raise ValueError(f"loss.l1_pool must be >= 1, got {self.l1_pool}")
         if not 0 <= self.prior_fraction < 1:

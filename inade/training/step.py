@@ -105,7 +105,8 @@ def reconstruction_losses(generator, loss_cfg, vgg, rebuilt, photo):
         weights = VGG_LAYER_WEIGHTS["inade" if generator.norm_mode == "inade" else "spade"]
         losses["VGG"] = vgg_loss(vgg, rebuilt, photo, weights) * loss_cfg.lambda_vgg
     if loss_cfg.lambda_l1:
-        losses["L1"] = pooled_l1_loss(rebuilt, photo, loss_cfg.l1_pool, loss_cfg.l1_chromaticity_weight) * loss_cfg.lambda_l1
+        losses["L1"] = pooled_l1_loss(rebuilt, photo, loss_cfg.l1_pool, loss_cfg.l1_chromaticity_weight,
+                                      loss_cfg.l1_contrast_weight) * loss_cfg.lambda_l1
     return losses
 
 

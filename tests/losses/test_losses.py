@@ -14,7 +14,7 @@ from inade.losses import (
     pooled_l1_loss,
     vgg_loss,
 )
-from inade.losses.reconstruction import chromaticity
+from inade.losses.reconstruction import chromaticity, local_contrast
 
 
 def preds(*maps):
@@ -111,6 +111,35 @@ def _hsv_image(hue_degrees, saturation, value):
 
     rgb = hsv_to_rgb(np.full([4, 4], hue_degrees), np.full([4, 4], saturation), np.full([4, 4], value))  # [H, W, 3] in [0, 1]
     return paddle.to_tensor((rgb.transpose(2, 0, 1)[None] * 2.0 - 1.0).astype("float32"))
+
+
+def _stripes(amplitude, phase, size=16, period=6.0):
+    ys, xs = np.mgrid[0:size, 0:size]
+    wave = amplitude * np.sin(2 * np.pi * (0.6 * ys + 0.8 * xs) / period + phase)
+    return paddle.to_tensor(np.broadcast_to(0.1 + wave, [1, 3, size, size]).astype("float32"))
+
+
+def test_contrast_term_sees_texture_strength_not_its_phase():
+    photo = _stripes(0.2, 0.0)
+    shifted, faint = _stripes(0.2, 2.0), _stripes(0.05, 0.0)
+    pooled = {name: float(pooled_l1_loss(fake, photo, pool=4)) for name, fake in (("phase", shifted), ("amplitude", faint))}
+    total = {name: float(pooled_l1_loss(fake, photo, pool=4, contrast_weight=1.0)) for name, fake in (("phase", shifted), ("amplitude", faint))}
+    contrast = {name: total[name] - pooled[name] for name in pooled}
+    assert contrast["amplitude"] > 0.05 and contrast["amplitude"] > 4 * contrast["phase"]
+    # stripes period 6 leak through 4x4 pooling: alone the pooled term prefers faint stripes to
+    # strong ones at another phase (which a generator cannot know); the contrast term reverses that
+    assert pooled["amplitude"] < pooled["phase"] and total["phase"] < total["amplitude"]
+    # standard deviation per window: a flat image has none (up to the epsilon), a +-a checkerboard has a
+    flat = paddle.full([1, 1, 8, 8], 0.3)
+    checker = paddle.to_tensor((np.indices([8, 8]).sum(0) % 2 * 2.0 - 1.0)[None, None].astype("float32") * 0.5)
+    assert local_contrast(flat, 4).shape == [1, 1, 2, 2]
+    assert np.allclose(local_contrast(flat, 4).numpy(), 0.01, atol=1e-4)
+    assert np.allclose(local_contrast(checker, 4).numpy(), np.sqrt(0.25 + 1e-4), atol=1e-5)
+    fake = paddle.to_tensor(faint.numpy(), stop_gradient=False)
+    pooled_l1_loss(fake, flat.expand([1, 3, 8, 8]).tile([1, 1, 2, 2]), pool=4, contrast_weight=1.0).backward()
+    assert np.isfinite(fake.grad.numpy()).all() and np.abs(fake.grad.numpy()).max() > 0
+    with pytest.raises(ValueError, match="needs pool >= 2, got 1"):
+        pooled_l1_loss(faint, photo, pool=1, contrast_weight=1.0)
 
 
 def test_chromaticity_term_weighs_hue_and_ignores_brightness():

@@ -159,6 +159,10 @@ def test_the_pixel_reconstruction_term_trains_and_needs_an_encoder(tmp_path):
         load_config(write_config(tmp_path, tmp_path / "run2", loss={"lambda_l1": 2.0}, model={"use_encoder": False}))
     with pytest.raises(ConfigError, match="loss.l1_chromaticity_weight weighs a part of the L1 term and needs loss.lambda_l1 > 0"):
         load_config(write_config(tmp_path, tmp_path / "run3", loss={"l1_chromaticity_weight": 4.0}))
+    with pytest.raises(ConfigError, match="loss.l1_contrast_weight weighs a part of the L1 term and needs loss.lambda_l1 > 0"):
+        load_config(write_config(tmp_path, tmp_path / "run4", loss={"l1_contrast_weight": 1.0}))
+    with pytest.raises(ConfigError, match="needs loss.l1_pool >= 2, got 1"):
+        load_config(write_config(tmp_path, tmp_path / "run5", loss={"lambda_l1": 2.0, "l1_contrast_weight": 1.0, "l1_pool": 1}))
 
 
 def test_clade_with_its_positional_map_trains_samples_and_exports(tmp_path):
