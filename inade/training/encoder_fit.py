@@ -6,8 +6,8 @@ the KLD, which pulls every instance's mean towards the prior, and it chases a
 generator that keeps changing. Once the generator is fixed the prior it
 samples from no longer depends on the encoder, so this stage fits the means
 alone, at the encoder's means (as Synthesizer.reconstruct uses them), with no
-KLD. Measured on the procedural data from run R7's generator (README, "The
-shipped model"): reconstruction error 0.545 -> 0.468 of the real spread after
+KLD. Measured on the procedural data from run R7's generator
+(docs/recipe_history.md): reconstruction error 0.545 -> 0.468 of the real spread after
 500 steps, 0.456 after 1000; fits that kept the KLD stayed at 0.541 (at the
 means, 600 steps) and 0.605 (sampled codes, 500 steps).
 The generator and discriminator do not change in this stage.
@@ -35,7 +35,7 @@ def encoder_fit_losses(generator, encoder, loss_cfg, vgg, semantics, instances, 
     (fake, the VGG and L1 terms). No KLD: with the generator fixed, the
     prior it samples from no longer depends on the encoder, and the KLD's
     pull of every mean towards 0 is what held the reconstructions back
-    (README, "The shipped model"). The variances are not refit."""
+    (docs/recipe_history.md). The variances are not refit."""
     noise, z = encoded_means(generator, encoder, image, instances)
     fake = generator(semantics, instances, noise, z, positional)
     return fake, reconstruction_losses(generator, loss_cfg, vgg, fake, image)
