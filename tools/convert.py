@@ -30,7 +30,7 @@ def main(argv=None):
     parser.add_argument("--out", required=True, help="new or empty output folder")
     args = parser.parse_args(argv)
 
-    from inade.checkpoints.convert import convert_release
+    from inade.checkpoints.convert import convert_release, encoder_terms_off_overrides
     from inade.config import load_config
 
     if args.config:
@@ -39,8 +39,8 @@ def main(argv=None):
         # procedural.yaml's sizes with the reference's losses; its colour branch must
         # be off before the configuration is checked (SPADE and CLADE refuse it)
         base = os.path.join(CONFIGS, "procedural.yaml")
-        args.override = ["data.type=folder", "model.encoder_colour_statistics=false", "loss.prior_fraction=0",
-                         "loss.lambda_l1=0", "loss.l1_chromaticity_weight=0", "optim.encoder_fit_iterations=0"] + args.override
+        args.override = (["data.type=folder", "model.encoder_colour_statistics=false"] + encoder_terms_off_overrides()
+                         + args.override)
     else:
         base = os.path.join(CONFIGS, f"{args.dataset}.yaml")
     config = load_config(base, [f"model.norm_mode={args.norm_mode}", f"output_dir={args.out}"] + args.override)

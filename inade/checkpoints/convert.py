@@ -16,6 +16,20 @@ from ..training.run_dir import CHECKPOINTS, CONFIG_NAME
 from .reference import convert_reference_state
 
 # Which files hold which network; the INADE release calls its encoder IE.
+# The shipped procedural recipe's terms that the reference does not have and
+# that need an image encoder: off for a release trained without one.
+ENCODER_TERMS_OFF = {
+    "loss": {"lambda_l1": 0.0, "l1_chromaticity_weight": 0.0, "l1_contrast_weight": 0.0, "prior_fraction": 0.0},
+    "optim": {"encoder_fit_iterations": 0},
+}
+
+
+def encoder_terms_off_overrides() -> list[str]:
+    """ENCODER_TERMS_OFF as command-line overrides (section.key=value), for a
+    configuration that must pass its checks without an encoder."""
+    return [f"{section}.{key}={value}" for section, values in ENCODER_TERMS_OFF.items() for key, value in values.items()]
+
+
 _ROLE_OF_TAG = {"G": "generator", "E": "encoder", "IE": "encoder", "D": "discriminator"}
 _FILE_NAME = re.compile(r"(?:^|_)net_(G|IE|E|D)[_.]")
 
@@ -109,9 +123,9 @@ def convert_release(source, config: Config, out_dir: str) -> dict:
     config.model.spade_hidden = options.get("spade_hidden", config.model.spade_hidden)
     config.model.encoder_colour_statistics = False  # not in the reference: no release has the branch
     if not config.model.use_encoder:
-        # terms that need the encoder this release lacks
-        config.loss.lambda_l1 = config.loss.l1_chromaticity_weight = config.loss.prior_fraction = 0.0
-        config.optim.encoder_fit_iterations = 0
+        for section, values in ENCODER_TERMS_OFF.items():
+            for key, value in values.items():
+                setattr(getattr(config, section), key, value)
     networks = {"generator": build_generator(config.model, num_classes, data.crop_size, data.aspect_ratio)}
     if "encoder" in states:
         if not config.model.use_encoder:
