@@ -236,11 +236,11 @@ class LossConfig:
             raise ValueError("loss.l1_chromaticity_weight weighs a part of the L1 term and needs loss.lambda_l1 > 0")
         if self.l1_contrast_weight and not self.lambda_l1:
             raise ValueError("loss.l1_contrast_weight weighs a part of the L1 term and needs loss.lambda_l1 > 0")
+        if self.l1_pool < 1:
+            raise ValueError(f"loss.l1_pool must be >= 1, got {self.l1_pool}")
         if self.l1_contrast_weight and self.l1_pool < 2:
             raise ValueError(f"loss.l1_contrast_weight measures contrast within each l1_pool window and needs "
                              f"loss.l1_pool >= 2, got {self.l1_pool}")
-        if self.l1_pool < 1:
-            raise ValueError(f"loss.l1_pool must be >= 1, got {self.l1_pool}")
         if not 0 <= self.prior_fraction < 1:
             raise ValueError(f"loss.prior_fraction must be in [0, 1), got {self.prior_fraction}")
 

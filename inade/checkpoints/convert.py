@@ -15,7 +15,6 @@ from ..training.checkpoint import save_checkpoint
 from ..training.run_dir import CHECKPOINTS, CONFIG_NAME
 from .reference import convert_reference_state
 
-# Which files hold which network; the INADE release calls its encoder IE.
 # The shipped procedural recipe's terms that the reference does not have and
 # that need an image encoder: off for a release trained without one.
 ENCODER_TERMS_OFF = {
@@ -30,6 +29,7 @@ def encoder_terms_off_overrides() -> list[str]:
     return [f"{section}.{key}={value}" for section, values in ENCODER_TERMS_OFF.items() for key, value in values.items()]
 
 
+# Which files hold which network; the INADE release calls its encoder IE.
 _ROLE_OF_TAG = {"G": "generator", "E": "encoder", "IE": "encoder", "D": "discriminator"}
 _FILE_NAME = re.compile(r"(?:^|_)net_(G|IE|E|D)[_.]")
 
