@@ -232,10 +232,9 @@ class LossConfig:
         for name in ("lambda_feat", "lambda_vgg", "lambda_kld", "lambda_l1", "l1_chromaticity_weight", "l1_contrast_weight", "lambda_an"):
             if getattr(self, name) < 0:
                 raise ValueError(f"loss.{name} must be >= 0, got {getattr(self, name)}")
-        if self.l1_chromaticity_weight and not self.lambda_l1:
-            raise ValueError("loss.l1_chromaticity_weight weighs a part of the L1 term and needs loss.lambda_l1 > 0")
-        if self.l1_contrast_weight and not self.lambda_l1:
-            raise ValueError("loss.l1_contrast_weight weighs a part of the L1 term and needs loss.lambda_l1 > 0")
+        for name in ("l1_chromaticity_weight", "l1_contrast_weight"):
+            if getattr(self, name) and not self.lambda_l1:
+                raise ValueError(f"loss.{name} weighs a part of the L1 term and needs loss.lambda_l1 > 0")
         if self.l1_pool < 1:
             raise ValueError(f"loss.l1_pool must be >= 1, got {self.l1_pool}")
         if self.l1_contrast_weight and self.l1_pool < 2:

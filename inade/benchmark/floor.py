@@ -17,25 +17,25 @@ import paddle
 import paddle.nn.functional as F
 
 from ..layers.narrow_conv import narrow_conv2d
+from .flops import ConvSignature
 from .timing import median_seconds
 
 
-def _conv_call(signature):
-    """A function that runs one convolution of ``signature`` (flops.conv_signature)
-    forward and, when any operand is differentiated, backward."""
-    input_shape, weight_shape, stride, padding, groups, input_grad, weight_grad, narrow = signature
-    x = paddle.randn(list(input_shape))
-    w = paddle.randn(list(weight_shape)) * 0.01
-    x.stop_gradient, w.stop_gradient = not input_grad, not weight_grad
+def _conv_call(signature: ConvSignature):
+    """A function that runs one convolution of ``signature`` forward and, when
+    any operand is differentiated, backward."""
+    x = paddle.randn(list(signature.input_shape))
+    w = paddle.randn(list(signature.weight_shape)) * 0.01
+    x.stop_gradient, w.stop_gradient = not signature.input_grad, not signature.weight_grad
     wanted = [t for t in (x, w) if not t.stop_gradient]
     upstream = None
 
     def run():
         nonlocal upstream
-        if narrow:
-            y = narrow_conv2d(x, w, padding=padding[0])
+        if signature.narrow:
+            y = narrow_conv2d(x, w, padding=signature.padding[0])
         else:
-            y = F.conv2d(x, w, stride=stride, padding=padding, groups=groups)
+            y = F.conv2d(x, w, stride=signature.stride, padding=signature.padding, groups=signature.groups)
         outputs = [y]
         if wanted:
             if upstream is None:

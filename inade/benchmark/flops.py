@@ -27,6 +27,8 @@ norms' power iterations (vector-matrix products).
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import paddle
 import paddle.nn as nn
 
@@ -43,17 +45,29 @@ def _trains(*tensors) -> int:
     return sum(1 for t in tensors if t is not None and not t.stop_gradient)
 
 
-def conv_signature(layer, inputs):
-    """What one convolution call computes, for timing it alone (floor.py):
-    (input shape, weight shape, stride, padding, groups, input differentiated,
-    weight differentiated, run by narrow_conv2d). Every convolution here pads
-    with zeros by an int."""
+class ConvSignature(NamedTuple):
+    """What one convolution call computes, for timing it alone (floor.py).
+    Every convolution here pads with zeros by an int."""
+
+    input_shape: tuple
+    weight_shape: tuple
+    stride: tuple
+    padding: tuple
+    groups: int
+    input_grad: bool
+    weight_grad: bool
+    narrow: bool  # run by narrow_conv2d
+
+
+def conv_signature(layer, inputs) -> ConvSignature:
+    """The ConvSignature of ``layer`` called on ``inputs``."""
     if isinstance(layer, InstanceAwareConv2d):
         stride, padding, groups = layer.stride, layer.padding, 1
     else:
         stride, padding, groups = layer._stride, layer._padding, layer._groups
-    return (tuple(int(d) for d in inputs[0].shape), tuple(int(d) for d in layer.weight.shape), _pair(stride),
-            _pair(padding), groups, _trains(inputs[0]) > 0, _trains(layer.weight) > 0, isinstance(layer, NarrowConv2D))
+    return ConvSignature(tuple(int(d) for d in inputs[0].shape), tuple(int(d) for d in layer.weight.shape),
+                         _pair(stride), _pair(padding), groups, _trains(inputs[0]) > 0, _trains(layer.weight) > 0,
+                         isinstance(layer, NarrowConv2D))
 
 
 def _pair(value) -> tuple:
@@ -101,8 +115,9 @@ def _encoder_tail(encoder: InstanceAdaptiveEncoder, instances_seen: list, convol
 
     def counter(layer, inputs, output):
         batch, _, height, width = (int(d) for d in output.shape)
-        convolutions.append(((batch, in_channels, 2 * height, 2 * width), (out_channels, in_channels, kh, kw),
-                             (1, 1), _pair(heads[0].padding), 1, _trains(output) > 0, _trains(heads[0].weight) > 0, False))
+        convolutions.append(ConvSignature((batch, in_channels, 2 * height, 2 * width), (out_channels, in_channels, kh, kw),
+                                          (1, 1), _pair(heads[0].padding), 1, _trains(output) > 0,
+                                          _trains(heads[0].weight) > 0, narrow=False))
         forward, backward = _conv(layer, inputs, output)
         pixels = 4 * height * width
         heads_flops = 2 * batch * out_channels * in_channels * kh * kw * pixels
