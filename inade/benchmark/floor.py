@@ -1,9 +1,9 @@
 """The convolution floor: how long a measured call's convolutions take on
-their own, each timed in isolation with the kernel the layer runs (Paddle's
-F.conv2d, or narrow_conv2d's matmul), forward and backward for the gradients
-the call needed.
+their own, each timed in isolation with the kernel the layer runs (conv2d:
+oneDNN's or Paddle's; few_outputs_conv2d for the narrow layers), forward and
+backward for the gradients the call needed.
 
-No implementation built on Paddle's convolution kernels can run the call in
+No implementation built on these convolution kernels can run the call in
 less time than this sum (short of doing less convolution work), so it bounds
 what speed targets are reachable here; the gap between it and the measured
 time is everything else (norms, activations, resizing, losses, optimisers,
@@ -14,9 +14,9 @@ from __future__ import annotations
 import collections
 
 import paddle
-import paddle.nn.functional as F
 
-from ..layers.narrow_conv import narrow_conv2d
+from ..layers.conv import conv2d
+from ..layers.narrow_conv import few_outputs_conv2d
 from .flops import ConvSignature
 from .timing import median_seconds
 
@@ -26,6 +26,7 @@ def _conv_call(signature: ConvSignature):
     any operand is differentiated, backward."""
     x = paddle.randn(list(signature.input_shape))
     w = paddle.randn(list(signature.weight_shape)) * 0.01
+    b = paddle.zeros(signature.weight_shape[:1]) if signature.bias else None
     x.stop_gradient, w.stop_gradient = not signature.input_grad, not signature.weight_grad
     wanted = [t for t in (x, w) if not t.stop_gradient]
     upstream = None
@@ -33,9 +34,9 @@ def _conv_call(signature: ConvSignature):
     def run():
         nonlocal upstream
         if signature.narrow:
-            y = narrow_conv2d(x, w, padding=signature.padding[0])
+            y = few_outputs_conv2d(x, w, b, padding=signature.padding[0])
         else:
-            y = F.conv2d(x, w, stride=signature.stride, padding=signature.padding, groups=signature.groups)
+            y = conv2d(x, w, b, stride=signature.stride, padding=signature.padding, groups=signature.groups)
         outputs = [y]
         if wanted:
             if upstream is None:

@@ -56,7 +56,8 @@ class ConvSignature(NamedTuple):
     groups: int
     input_grad: bool
     weight_grad: bool
-    narrow: bool  # run by narrow_conv2d
+    narrow: bool  # run by few_outputs_conv2d
+    bias: bool  # whether a bias is added (it decides which kernel oneDNN can use)
 
 
 def conv_signature(layer, inputs) -> ConvSignature:
@@ -67,7 +68,7 @@ def conv_signature(layer, inputs) -> ConvSignature:
         stride, padding, groups = layer._stride, layer._padding, layer._groups
     return ConvSignature(tuple(int(d) for d in inputs[0].shape), tuple(int(d) for d in layer.weight.shape),
                          _pair(stride), _pair(padding), groups, _trains(inputs[0]) > 0, _trains(layer.weight) > 0,
-                         isinstance(layer, NarrowConv2D))
+                         isinstance(layer, NarrowConv2D), layer.bias is not None)
 
 
 def _pair(value) -> tuple:
@@ -117,7 +118,7 @@ def _encoder_tail(encoder: InstanceAdaptiveEncoder, instances_seen: list, convol
         batch, _, height, width = (int(d) for d in output.shape)
         convolutions.append(ConvSignature((batch, in_channels, 2 * height, 2 * width), (out_channels, in_channels, kh, kw),
                                           (1, 1), _pair(heads[0].padding), 1, _trains(output) > 0,
-                                          _trains(heads[0].weight) > 0, narrow=False))
+                                          _trains(heads[0].weight) > 0, narrow=False, bias=True))
         forward, backward = _conv(layer, inputs, output)
         pixels = 4 * height * width
         heads_flops = 2 * batch * out_channels * in_channels * kh * kw * pixels

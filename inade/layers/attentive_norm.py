@@ -29,6 +29,8 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
+from .conv import Conv2D
+
 EVAL_SAMPLING = ("off", "strided")
 _MIN_REGION_MASS = 1e-12  # a region no pixel belongs to has no statistics; avoid 0/0
 
@@ -126,10 +128,10 @@ class AttentiveNorm(nn.Layer):
         self.tau, self.eps, self.pool, self.eval_sampling = tau, eps, pool, eval_sampling
         # Orthogonal rows start the penalty at 0 (when n <= C); no bias, an
         # entity is a direction in feature space.
-        self.entity_conv = nn.Conv2D(channels, num_entities, 1, weight_attr=nn.initializer.Orthogonal(),
+        self.entity_conv = Conv2D(channels, num_entities, 1, weight_attr=nn.initializer.Orthogonal(),
                                      bias_attr=False)
-        self.key_conv = nn.Conv2D(channels, key_channels, 1)
-        self.query_conv = nn.Conv2D(channels, key_channels, 1)
+        self.key_conv = Conv2D(channels, key_channels, 1)
+        self.query_conv = Conv2D(channels, key_channels, 1)
         constant = nn.initializer.Constant
         self.sampling_weight = self.create_parameter([1], default_initializer=constant(0.1))  # t
         self.residual_weight = self.create_parameter([1], default_initializer=constant(0.0))  # rho

@@ -15,6 +15,7 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
+from .conv import conv2d
 from .resize import resize_nearest
 
 
@@ -52,7 +53,7 @@ def instance_aware_conv2d(
     out_channels, in_channels, kh, kw = weight.shape
     if in_channels != channels:
         raise ValueError(f"instance-aware conv expects {in_channels} input channels, got {channels}")
-    out = F.conv2d(x, weight, bias, stride=stride, padding=padding)
+    out = conv2d(x, weight, bias, stride=stride, padding=padding)
     out_h, out_w = out.shape[2:]
     padded_h, padded_w = height + 2 * padding, width + 2 * padding
     with paddle.no_grad():

@@ -4,7 +4,9 @@ Paddle's CPU convolution costs nearly the same whatever the number of output
 channels: its time goes into unfolding the input (for the generator's last
 layer, 64 channels x 9 taps of a 256x256 image), so a layer with 1-3 outputs
 runs at 1-2 GFLOP/s (the discriminators' last layers, the generator's RGB
-layer). Here each output channel of each kernel tap is a row of one
+layer). oneDNN's convolution (inade.layers.conv) is faster still where it has
+an optimised kernel for the shape (the RGB layer: 3 outputs, no reference
+implementation), so NarrowConv2D runs that where it can. Here each output channel of each kernel tap is a row of one
 [Cout, T, Cin] x [Cin, H * W] product over the unpadded input, and the
 taps' maps are summed shifted: the same function, 2x (3 outputs, 3x3 on
 64 x 256 x 256) to 17x (1 output, 4x4 on 512 x 34 x 34) faster forward and
@@ -13,8 +15,9 @@ backward here, and autograd needs nothing special.
 from __future__ import annotations
 
 import paddle
-import paddle.nn as nn
 import paddle.nn.functional as F
+
+from .conv import Conv2D, conv2d, onednn_geometry
 
 # Up to this many output channels the matmul form is the faster here.
 NARROW = 4
@@ -44,12 +47,20 @@ def narrow_conv2d(x, weight, bias=None, padding: int = 0) -> paddle.Tensor:
     return out if bias is None else out + bias.reshape([1, out_channels, 1, 1])
 
 
-class NarrowConv2D(nn.Conv2D):
+def few_outputs_conv2d(x, weight, bias=None, padding: int = 0) -> paddle.Tensor:
+    """What NarrowConv2D runs: oneDNN's convolution where conv2d would run an
+    optimised oneDNN kernel for the call, narrow_conv2d otherwise."""
+    if onednn_geometry(x, weight, bias, 1, padding) is not None:
+        return conv2d(x, weight, bias, padding=padding)
+    return narrow_conv2d(x, weight, bias, padding)
+
+
+class NarrowConv2D(Conv2D):
     """nn.Conv2D (same parameters and state-dict keys) for a stride-1,
-    zero-padded convolution with few output channels, run by narrow_conv2d."""
+    zero-padded convolution with few output channels, run by few_outputs_conv2d."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, padding: int = 0, bias_attr=None):
         super().__init__(in_channels, out_channels, kernel_size, stride=1, padding=padding, bias_attr=bias_attr)
 
     def forward(self, x):
-        return narrow_conv2d(x, self.weight, self.bias, self._padding)  # the int given above
+        return few_outputs_conv2d(x, self.weight, self.bias, self._padding)  # the int given above

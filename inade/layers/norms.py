@@ -6,6 +6,7 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
+from .conv import Conv2D
 from .fused_norm import batch_norm_modulate, fusable, spread_rows
 from .resize import resize_nearest
 
@@ -136,10 +137,10 @@ class SpadeNorm(nn.Layer):
         self.param_free_norm = make_param_free_norm(param_free_norm, channels)
         pad = kernel_size // 2
         self.mlp_shared = nn.Sequential(
-            nn.Conv2D(semantic_nc, self.hidden_channels, kernel_size, padding=pad), nn.ReLU()
+            Conv2D(semantic_nc, self.hidden_channels, kernel_size, padding=pad), nn.ReLU()
         )
-        self.mlp_gamma = nn.Conv2D(self.hidden_channels, channels, kernel_size, padding=pad)
-        self.mlp_beta = nn.Conv2D(self.hidden_channels, channels, kernel_size, padding=pad)
+        self.mlp_gamma = Conv2D(self.hidden_channels, channels, kernel_size, padding=pad)
+        self.mlp_beta = Conv2D(self.hidden_channels, channels, kernel_size, padding=pad)
 
     def forward(self, x, segmap, instances=None, instance_noise=None, positional=None, pairs=None):
         normalized = self.param_free_norm(x)
@@ -169,12 +170,12 @@ class CladeNorm(nn.Layer):
         self.param_free_norm = make_param_free_norm(param_free_norm, channels)
         self.class_weight = self.create_parameter([num_classes, channels], default_initializer=nn.initializer.Uniform(0.0, 1.0))
         self.class_bias = self.create_parameter([num_classes, channels], default_initializer=nn.initializer.Constant(0.0))
-        self.edge_conv = nn.Conv2D(1, 1, 1) if instance_edges else None
+        self.edge_conv = Conv2D(1, 1, 1) if instance_edges else None
         self.positional = positional
         if positional:
             zero = nn.initializer.Constant(0.0)
-            self.position_scale = nn.Conv2D(2, 1, 1, weight_attr=zero, bias_attr=zero)
-            self.position_shift = nn.Conv2D(2, 1, 1, weight_attr=zero, bias_attr=zero)
+            self.position_scale = Conv2D(2, 1, 1, weight_attr=zero, bias_attr=zero)
+            self.position_shift = Conv2D(2, 1, 1, weight_attr=zero, bias_attr=zero)
 
     def forward(self, x, segmap, instances=None, instance_noise=None, positional=None, pairs=None):
         normalized = self.param_free_norm(x)

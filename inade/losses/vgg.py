@@ -8,6 +8,7 @@ import os
 import paddle
 import paddle.nn as nn
 
+from ..layers.conv import Conv2D
 from ..errors import CheckpointError
 
 # Layer weights for relu1_1 .. relu5_1.
@@ -32,7 +33,7 @@ class VGG19Features(nn.Layer):
             if item == "M":
                 layers.append(nn.MaxPool2D(2, 2))
             else:
-                layers += [nn.Conv2D(channels, item, 3, padding=1), nn.ReLU()]
+                layers += [Conv2D(channels, item, 3, padding=1), nn.ReLU()]
                 channels = item
         self.features = nn.Sequential(*layers[: _SLICE_ENDS[-1]])
         for param in self.parameters():

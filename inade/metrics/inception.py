@@ -14,13 +14,14 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
+from ..layers.conv import Conv2D
 from ..errors import CheckpointError
 
 
 class BasicConv2d(nn.Layer):
     def __init__(self, fin, fout, kernel_size, stride=1, padding=0):
         super().__init__()
-        self.conv = nn.Conv2D(fin, fout, kernel_size, stride=stride, padding=padding, bias_attr=False)
+        self.conv = Conv2D(fin, fout, kernel_size, stride=stride, padding=padding, bias_attr=False)
         self.bn = nn.BatchNorm2D(fout, epsilon=0.001)
 
     def forward(self, x):

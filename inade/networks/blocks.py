@@ -4,6 +4,7 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 from .spectral import spectral_norm
 
+from ..layers.conv import Conv2D
 from ..layers.norms import CladeNorm, InadeNorm, SpadeNorm
 
 NORM_MODES = ("inade", "spade", "clade")
@@ -37,12 +38,12 @@ class ResnetBlock(nn.Layer):
         self.fout = fout
         fmid = min(fin, fout)
         extra = extra_channels
-        self.conv_0 = maybe_spectral(nn.Conv2D(fin + extra, fmid, 3, padding=1), use_spectral)
-        self.conv_1 = maybe_spectral(nn.Conv2D(fmid + extra, fout, 3, padding=1), use_spectral)
+        self.conv_0 = maybe_spectral(Conv2D(fin + extra, fmid, 3, padding=1), use_spectral)
+        self.conv_1 = maybe_spectral(Conv2D(fmid + extra, fout, 3, padding=1), use_spectral)
         self.norm_0 = make_norm(fin)
         self.norm_1 = make_norm(fmid)
         if self.learned_shortcut:
-            self.conv_s = maybe_spectral(nn.Conv2D(fin + extra, fout, 1, bias_attr=False), use_spectral)
+            self.conv_s = maybe_spectral(Conv2D(fin + extra, fout, 1, bias_attr=False), use_spectral)
             self.norm_s = make_norm(fin)
 
     def forward(self, x, *cond):

@@ -6,6 +6,7 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 from .spectral import spectral_norm
 
+from ..layers.conv import Conv2D
 from ..layers.attentive_norm import AttentiveNorm
 from ..layers.narrow_conv import NARROW, NarrowConv2D
 from .init import init_weights
@@ -18,7 +19,7 @@ class _DiscriminatorLayer(nn.Layer):
         if fout <= NARROW and stride == 1 and not normalized:  # the patch predictions: one channel
             conv = NarrowConv2D(fin, fout, 4, padding=2)
         else:
-            conv = nn.Conv2D(fin, fout, 4, stride=stride, padding=2, bias_attr=False if normalized else None)
+            conv = Conv2D(fin, fout, 4, stride=stride, padding=2, bias_attr=False if normalized else None)
         self.conv = spectral_norm(conv) if normalized else conv
         self.normalized = normalized
         self.activation = activation

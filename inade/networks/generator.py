@@ -5,6 +5,7 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
+from ..layers.conv import Conv2D
 from ..layers.attentive_norm import AttentiveNorm
 from ..layers.narrow_conv import NarrowConv2D
 from ..layers.norms import InadeNorm, class_instance_pairs
@@ -95,7 +96,7 @@ class Generator(nn.Layer):
         if self.use_z:
             self.fc = nn.Linear(z_dim, 16 * ngf * height * width)
         else:
-            self.fc = nn.Conv2D(self.semantic_nc, 16 * ngf, 3, padding=1)
+            self.fc = Conv2D(self.semantic_nc, 16 * ngf, 3, padding=1)
 
         def make_norm(channels):
             return make_conditional_norm(

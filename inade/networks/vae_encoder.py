@@ -8,6 +8,7 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 from .spectral import spectral_norm
 
+from ..layers.conv import Conv2D
 from .init import init_weights
 
 REFERENCE_SIZE = 256
@@ -31,7 +32,7 @@ class ConvEncoder(nn.Layer):
             raise ValueError(f"the image encoder needs a crop size that is 4 times a power of 2, got {crop_size}")
         channels = [3] + [ndf * min(2**i, 8) for i in range(num_layers)]
         for index in range(num_layers):
-            conv = nn.Conv2D(channels[index], channels[index + 1], 3, stride=2, padding=1, bias_attr=False)
+            conv = Conv2D(channels[index], channels[index + 1], 3, stride=2, padding=1, bias_attr=False)
             # Sequential keeps the reference's names (layerN.0.weight_orig).
             setattr(self, f"layer{index + 1}", nn.Sequential(spectral_norm(conv)))
         self.num_layers = num_layers

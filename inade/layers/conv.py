@@ -1,0 +1,90 @@
+"""The 2-D convolution every inade network runs: oneDNN's on the CPU
+(inade.layers.onednn, several times faster there than Paddle's own CPU kernel
+at the generator's sizes), Paddle's everywhere else.
+
+Paddle's kernel is used on GPUs, for other dtypes, grouped convolutions, padding
+modes other than zeros, inside exported (static) graphs, where oneDNN cannot be
+loaded (``onednn.why_unavailable()``), or when ``INADE_CONV=paddle`` is in the
+environment (for comparisons: `tools/benchmark.py` runs both).
+"""
+from __future__ import annotations
+
+import os
+import warnings
+
+import paddle
+import paddle.nn as nn
+import paddle.nn.functional as F
+
+from . import onednn
+
+BACKEND_VARIABLE = "INADE_CONV"
+_BACKENDS = ("onednn", "paddle")
+_warned = False
+
+
+def cpu_backend() -> str:
+    """The kernel CPU convolutions run: onednn or paddle."""
+    global _warned
+    chosen = os.environ.get(BACKEND_VARIABLE, "onednn")
+    if chosen not in _BACKENDS:
+        raise ValueError(f"{BACKEND_VARIABLE}={chosen!r}: expected one of {', '.join(_BACKENDS)}")
+    if chosen == "onednn" and not onednn.available():
+        if not _warned:
+            warnings.warn(f"CPU convolutions use Paddle's kernel, several times slower here: "
+                          f"{onednn.why_unavailable()}", stacklevel=3)
+            _warned = True
+        return "paddle"
+    return chosen
+
+
+def _pair(value) -> tuple:
+    return tuple(value) if isinstance(value, (list, tuple)) else (value, value)
+
+
+def _four_sides(padding) -> tuple | None:
+    """(top, bottom, left, right) from an int, [ph, pw] or [top, bottom, left, right]."""
+    if isinstance(padding, int):
+        return (padding,) * 4
+    padding = list(padding)
+    if len(padding) == 2 and all(isinstance(p, int) for p in padding):
+        return padding[0], padding[0], padding[1], padding[1]
+    if len(padding) == 4 and all(isinstance(p, int) for p in padding):
+        return tuple(padding)
+    return None
+
+
+def onednn_geometry(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):
+    """The oneDNN geometry conv2d would run these arguments with, or None where
+    it runs Paddle's kernel."""
+    sides = _four_sides(padding)
+    if (sides is None or groups != 1 or x.ndim != 4 or not paddle.in_dynamic_mode() or not x.place.is_cpu_place()
+            or x.dtype != paddle.float32 or weight.dtype != paddle.float32 or cpu_backend() != "onednn"):
+        return None
+    if x.shape[1] != weight.shape[1]:
+        raise ValueError(f"conv2d: the input has {x.shape[1]} channels, the weight {list(weight.shape)} expects "
+                         f"{weight.shape[1]}")
+    geometry = onednn.Geometry(tuple(x.shape), tuple(weight.shape), bias is not None, _pair(stride),
+                               _pair(dilation), sides)
+    return geometry if onednn.primitives(geometry).optimised else None
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1) -> paddle.Tensor:
+    """F.conv2d for NCHW x [B, Cin, H, W] and weight [Cout, Cin, kh, kw], with zero
+    ``padding`` (int, [ph, pw] or [top, bottom, left, right])."""
+    geometry = onednn_geometry(x, weight, bias, stride, padding, dilation, groups)
+    if geometry is None:
+        return F.conv2d(x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    if not paddle.is_grad_enabled() or (x.stop_gradient and weight.stop_gradient
+                                         and (bias is None or bias.stop_gradient)):
+        return onednn.forward(geometry, x, weight, bias)
+    return onednn.Conv2DFunction.apply(x, weight, bias, geometry)
+
+
+class Conv2D(nn.Conv2D):
+    """nn.Conv2D (same arguments, parameters and state-dict keys) running conv2d."""
+
+    def forward(self, x):
+        if self._padding_mode != "zeros" or self._padding_algorithm != "EXPLICIT" or self._data_format != "NCHW":
+            return super().forward(x)
+        return conv2d(x, self.weight, self.bias, self._stride, self._updated_padding, self._dilation, self._groups)
