@@ -48,7 +48,8 @@ def table(results: dict) -> str:
     machine = results.get("machine", {})
     lines = [f"fp32 matmul peak here: {peak:.1f} GFLOP/s (2048 x 2048, same run); {machine.get('cpu', '?')}, "
              f"{machine.get('cores', '?')} cores, OMP_NUM_THREADS={machine.get('omp_num_threads')}, "
-             f"load {_number(machine.get('load_average_1min'), 1)}"]
+             f"load {_number(machine.get('load_average_1min'), 1)}, "
+             f"convolutions: {machine.get('cpu_convolutions', 'Paddle')}"]
     rows = [("configuration", "measure", "seconds", "images/s", "GFLOP", "GFLOP/s", "of peak", "peak GB")]
     for name, result in results["configurations"].items():
         for section, label in SECTIONS:

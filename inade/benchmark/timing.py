@@ -10,6 +10,9 @@ import time
 import numpy as np
 import paddle
 
+from ..layers import dnnl
+from ..layers.conv import cpu_backend
+
 
 def median_seconds(fn, runs: int, warmup: int) -> float:
     """Median wall time of ``runs`` calls of ``fn`` after ``warmup`` untimed
@@ -100,4 +103,12 @@ def machine() -> dict:
         "cpu": _cpu_model(), "cores": cores, "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
         "load_average_1min": load, "paddle": paddle.__version__, "python": platform.python_version(),
         "cuda": paddle.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0,
+        "cpu_convolutions": _convolution_kernel(),
     }
+
+
+def _convolution_kernel() -> str:
+    """Which kernel CPU convolutions run (inade.layers.conv): oneDNN's (with its version) or Paddle's."""
+    if cpu_backend() == "onednn":
+        return f"oneDNN {dnnl.version()}"
+    return "Paddle"

@@ -4,13 +4,16 @@ Paddle's CPU convolution costs nearly the same whatever the number of output
 channels: its time goes into unfolding the input (for the generator's last
 layer, 64 channels x 9 taps of a 256x256 image), so a layer with 1-3 outputs
 runs at 1-2 GFLOP/s (the discriminators' last layers, the generator's RGB
-layer). oneDNN's convolution (inade.layers.conv) is faster still where it has
-an optimised kernel for the shape (the RGB layer: 3 outputs, no reference
-implementation), so NarrowConv2D runs that where it can. Here each output channel of each kernel tap is a row of one
+layer). Here each output channel of each kernel tap is a row of one
 [Cout, T, Cin] x [Cin, H * W] product over the unpadded input, and the
 taps' maps are summed shifted: the same function, 2x (3 outputs, 3x3 on
 64 x 256 x 256) to 17x (1 output, 4x4 on 512 x 34 x 34) faster forward and
-backward here, and autograd needs nothing special.
+backward than Paddle's kernel here, and autograd needs nothing special.
+
+oneDNN's convolution (inade.layers.conv) is faster still with a few outputs
+(the RGB layer: 34 against 150 ms forward + backward at 256x256) but not with
+one (the patch layers: 7.6 against 3.9 ms at 512 x 35 x 35), so NarrowConv2D
+runs oneDNN's kernel for 2-4 outputs where it can.
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ import paddle.nn.functional as F
 
 from .conv import Conv2D, conv2d, onednn_geometry
 
-# Up to this many output channels the matmul form is the faster here.
+# Up to this many output channels a layer is a NarrowConv2D.
 NARROW = 4
 
 
@@ -48,9 +51,10 @@ def narrow_conv2d(x, weight, bias=None, padding: int = 0) -> paddle.Tensor:
 
 
 def few_outputs_conv2d(x, weight, bias=None, padding: int = 0) -> paddle.Tensor:
-    """What NarrowConv2D runs: oneDNN's convolution where conv2d would run an
-    optimised oneDNN kernel for the call, narrow_conv2d otherwise."""
-    if onednn_geometry(x, weight, bias, 1, padding) is not None:
+    """What NarrowConv2D runs: oneDNN's convolution for more than one output
+    channel where conv2d would run an optimised oneDNN kernel, narrow_conv2d
+    otherwise."""
+    if weight.shape[0] > 1 and onednn_geometry(x, weight, bias, 1, padding) is not None:
         return conv2d(x, weight, bias, padding=padding)
     return narrow_conv2d(x, weight, bias, padding)
 

@@ -21,7 +21,18 @@ GEOMETRIES = [
     ((2, 3, 12, 10), (5, 3, 3, 3), True, [2, 1], [1, 2, 0, 1], 1),  # per-side padding
     ((1, 4, 15, 15), (6, 4, 3, 3), True, 1, 2, 2),  # dilation
     ((1, 8, 9, 9), (3, 8, 1, 1), False, 1, 0, 1),
+    ((2, 16, 4, 5), (12, 16, 3, 3), True, 1, 1, 1),  # weight larger than the input: NCHW kernels
 ]
+
+
+@needs_onednn
+def test_both_layouts_are_covered():
+    layouts = set()
+    for input_shape, weight_shape, has_bias, stride, padding, dilation in GEOMETRIES:
+        geometry = onednn_geometry(paddle.zeros(input_shape), paddle.zeros(weight_shape),
+                                   paddle.zeros(weight_shape[:1]) if has_bias else None, stride, padding, dilation)
+        layouts.add(onednn.primitives(geometry).channels_last)
+    assert layouts == {True, False}
 
 
 def _run(function, x, weight, bias, upstream, **geometry):
