@@ -4,8 +4,10 @@ at the generator's sizes), Paddle's everywhere else.
 
 Paddle's kernel is used on GPUs, for other dtypes, grouped convolutions, padding
 modes other than zeros, inside exported (static) graphs, where oneDNN cannot be
-loaded (``onednn.why_unavailable()``), or when ``INADE_CONV=paddle`` is in the
-environment (for comparisons: `tools/benchmark.py` runs both).
+loaded (``onednn.why_unavailable()``, said once in a warning), for shapes
+oneDNN has only its slow reference kernel for, or when ``INADE_CONV=paddle``
+is in the environment (to compare: ``INADE_CONV=paddle python
+tools/benchmark.py ... --compare before.json``).
 """
 from __future__ import annotations
 
