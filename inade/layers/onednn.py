@@ -83,25 +83,22 @@ class _Primitives:
         # layers at 16-32 pixels), reordering it each call costs more than the
         # channels-last kernels save: there the kernels take Paddle's NCHW and
         # OIHW as they are (and unfold, with a large scratch buffer).
-        batch, channels, height, width = geometry.input_shape
-        weight_size = 1
-        for size in geometry.weight_shape:
-            weight_size *= size
-        self.channels_last = weight_size < batch * channels * height * width
+        self.channels_last = math.prod(geometry.weight_shape) < math.prod(geometry.input_shape)
         layout = _CHANNELS_LAST if self.channels_last else None
         for name, shape in (("src", geometry.input_shape), ("dst", geometry.output_shape())):
             self.descs[name] = dnnl.describe(shape)  # NCHW, as Paddle holds them
             self.descs[name + "_kernel"] = dnnl.describe(shape, layout)
         self.descs["weights"] = dnnl.describe(geometry.weight_shape)  # OIHW
         self.descs["bias"] = dnnl.describe(geometry.weight_shape[:1])
+        # the weight layout the convolutions are asked for: any they like, or OIHW
         if self.channels_last:
-            any_weights = dnnl.Handle()
+            asked = dnnl.Handle()
             dnnl.check(dnnl.lib.dnnl_memory_desc_create_with_tag(
-                ctypes.byref(any_weights), 4, dnnl.Dims(*geometry.weight_shape), dnnl.F32, dnnl.FORMAT_ANY),
+                ctypes.byref(asked), 4, dnnl.Dims(*geometry.weight_shape), dnnl.F32, dnnl.FORMAT_ANY),
                 "memory descriptor")
         else:
-            any_weights = dnnl.describe(geometry.weight_shape)
-        self.descs["any_weights"] = any_weights
+            asked = dnnl.describe(geometry.weight_shape)
+        self.descs["asked_weights"] = asked
         attr = dnnl.Handle()
         dnnl.check(dnnl.lib.dnnl_primitive_attr_create(ctypes.byref(attr)), "attribute")
         try:
@@ -132,15 +129,15 @@ class _Primitives:
                       dnnl.Dims(g.padding[0], g.padding[2]), dnnl.Dims(g.padding[1], g.padding[3]))
         forward, backward_data, backward_weights = dnnl.Handle(), dnnl.Handle(), dnnl.Handle()
         dnnl.check(dnnl.lib.dnnl_convolution_forward_primitive_desc_create(
-            ctypes.byref(forward), dnnl.engine, dnnl.FORWARD_TRAINING, dnnl.DIRECT, d["src_kernel"], d["any_weights"],
+            ctypes.byref(forward), dnnl.engine, dnnl.FORWARD_TRAINING, dnnl.DIRECT, d["src_kernel"], d["asked_weights"],
             bias, d["dst_kernel"], *shape_args, attr), f"convolution setup for {g}")
         self.pds["forward"] = forward
         dnnl.check(dnnl.lib.dnnl_convolution_backward_data_primitive_desc_create(
-            ctypes.byref(backward_data), dnnl.engine, dnnl.DIRECT, d["src_kernel"], d["any_weights"], d["dst_kernel"],
+            ctypes.byref(backward_data), dnnl.engine, dnnl.DIRECT, d["src_kernel"], d["asked_weights"], d["dst_kernel"],
             *shape_args, forward, attr), f"backward-data setup for {g}")
         self.pds["backward_data"] = backward_data
         dnnl.check(dnnl.lib.dnnl_convolution_backward_weights_primitive_desc_create(
-            ctypes.byref(backward_weights), dnnl.engine, dnnl.DIRECT, d["src_kernel"], d["any_weights"], bias,
+            ctypes.byref(backward_weights), dnnl.engine, dnnl.DIRECT, d["src_kernel"], d["asked_weights"], bias,
             d["dst_kernel"], *shape_args, forward, attr), f"backward-weights setup for {g}")
         self.pds["backward_weights"] = backward_weights
         # the weight layouts the kernels chose (owned by their descriptors)
@@ -253,7 +250,7 @@ class _Primitives:
             dnnl.lib.dnnl_primitive_destroy(primitive)
         for pd in self.pds.values():
             dnnl.lib.dnnl_primitive_desc_destroy(pd)
-        for name in ("src", "src_kernel", "dst", "dst_kernel", "weights", "bias", "any_weights"):
+        for name in ("src", "src_kernel", "dst", "dst_kernel", "weights", "bias", "asked_weights"):
             if name in self.descs:
                 dnnl.lib.dnnl_memory_desc_destroy(self.descs[name])
 
