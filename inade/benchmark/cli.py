@@ -18,6 +18,7 @@ DESCRIPTION = """Measure training and sampling speed, FLOPs and peak memory.
     python tools/benchmark.py --config paper --compare before.json --out after.json
     python tools/benchmark.py --compare before.json after.json     # two files, nothing measured
     python tools/benchmark.py --scaling --out scaling.json         # + scaling.png beside it
+    INADE_CONV=paddle python tools/benchmark.py --config paper --out paddle.json  # Paddle's own CPU convolutions
 
 settings:
 """ + "\n".join(f"    {name:6} {named.description}" for name, named in CONFIGURATIONS.items())

@@ -18,6 +18,7 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
+from ..errors import ConfigError
 from . import onednn
 
 BACKEND_VARIABLE = "INADE_CONV"
@@ -30,7 +31,8 @@ def cpu_backend() -> str:
     global _warned
     chosen = os.environ.get(BACKEND_VARIABLE, "onednn")
     if chosen not in _BACKENDS:
-        raise ValueError(f"{BACKEND_VARIABLE}={chosen!r}: expected one of {', '.join(_BACKENDS)}")
+        raise ConfigError(f"environment variable {BACKEND_VARIABLE}={chosen!r}: expected one of "
+                          f"{', '.join(_BACKENDS)} (or unset: onednn)")
     if chosen == "onednn" and not onednn.available():
         if not _warned:
             warnings.warn(f"CPU convolutions use Paddle's kernel, several times slower here: "

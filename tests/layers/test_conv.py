@@ -7,6 +7,7 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 import pytest
 
+from inade.errors import ConfigError
 from inade.layers import conv as conv_module
 from inade.layers import onednn
 from inade.layers.conv import Conv2D, conv2d, onednn_geometry
@@ -130,7 +131,7 @@ def test_the_backend_variable_is_checked_and_paddle_can_be_chosen(monkeypatch):
     assert onednn_geometry(x, weight, padding=1) is None
     np.testing.assert_array_equal(conv2d(x, weight, padding=1).numpy(), F.conv2d(x, weight, padding=1).numpy())
     monkeypatch.setenv(conv_module.BACKEND_VARIABLE, "mkl")
-    with pytest.raises(ValueError, match="INADE_CONV='mkl': expected one of onednn, paddle"):
+    with pytest.raises(ConfigError, match=r"INADE_CONV='mkl': expected one of onednn, paddle \(or unset: onednn\)"):
         conv2d(x, weight, padding=1)
 
 
