@@ -7,8 +7,12 @@ from .errors import InadeError
 
 
 def run_cli(main, argv=None) -> int:
-    """Call ``main(argv)``; an InadeError is printed as ``error: ...`` (exit 2)."""
+    """Call ``main(argv)``; an InadeError is printed as ``error: ...`` (exit 2).
+    The environment's INADE_CONV is checked first, before a tool writes anything."""
+    from .layers.conv import chosen_backend
+
     try:
+        chosen_backend()
         return int(main(argv) or 0)
     except InadeError as error:
         print(f"error: {error}", file=sys.stderr)

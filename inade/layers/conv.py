@@ -26,13 +26,19 @@ _BACKENDS = ("onednn", "paddle")
 _warned = False
 
 
-def cpu_backend() -> str:
-    """The kernel CPU convolutions run: onednn or paddle."""
-    global _warned
+def chosen_backend() -> str:
+    """The CPU convolution kernel asked for by INADE_CONV (default onednn)."""
     chosen = os.environ.get(BACKEND_VARIABLE, "onednn")
     if chosen not in _BACKENDS:
         raise ConfigError(f"environment variable {BACKEND_VARIABLE}={chosen!r}: expected one of "
                           f"{', '.join(_BACKENDS)} (or unset: onednn)")
+    return chosen
+
+
+def cpu_backend() -> str:
+    """The kernel CPU convolutions run: onednn or paddle."""
+    global _warned
+    chosen = chosen_backend()
     if chosen == "onednn" and not onednn.available():
         if not _warned:
             warnings.warn(f"CPU convolutions use Paddle's kernel, several times slower here: "

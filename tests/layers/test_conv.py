@@ -167,3 +167,14 @@ def test_evicted_primitives_are_rebuilt(monkeypatch):
 def test_a_wrong_channel_count_is_named():
     with pytest.raises(ValueError, match=r"the input has 4 channels, the weight \[3, 2, 3, 3\] expects 2"):
         conv2d(paddle.randn([1, 4, 6, 6]), paddle.randn([3, 2, 3, 3]), padding=1)
+
+
+def test_tools_refuse_a_wrong_backend_variable_before_doing_anything(monkeypatch, capsys):
+    from inade.cli import run_cli
+
+    called = []
+    monkeypatch.setenv(conv_module.BACKEND_VARIABLE, "mkl")
+    assert run_cli(lambda argv: called.append(argv)) == 2
+    assert called == []
+    assert capsys.readouterr().err == ("error: environment variable INADE_CONV='mkl': expected one of onednn, "
+                                       "paddle (or unset: onednn)\n")
