@@ -32,6 +32,7 @@ from typing import NamedTuple
 import paddle
 import paddle.nn as nn
 
+from ..layers.conv import pair
 from ..layers.instance_conv import InstanceAwareConv2d
 from ..layers.narrow_conv import NarrowConv2D
 from ..layers.norms import InadeNorm, class_instance_pairs
@@ -67,13 +68,8 @@ def conv_signature(layer, inputs) -> ConvSignature:
     else:
         stride, padding, groups = layer._stride, layer._padding, layer._groups
     return ConvSignature(tuple(int(d) for d in inputs[0].shape), tuple(int(d) for d in layer.weight.shape),
-                         _pair(stride), _pair(padding), groups, _trains(inputs[0]) > 0, _trains(layer.weight) > 0,
+                         pair(stride), pair(padding), groups, _trains(inputs[0]) > 0, _trains(layer.weight) > 0,
                          isinstance(layer, NarrowConv2D), layer.bias is not None)
-
-
-def _pair(value) -> tuple:
-    """A conv's stride or padding as a hashable tuple (an int means both sides)."""
-    return tuple(int(v) for v in value) if isinstance(value, (list, tuple)) else (int(value), int(value))
 
 
 def _conv(layer, inputs, output):
@@ -117,7 +113,7 @@ def _encoder_tail(encoder: InstanceAdaptiveEncoder, instances_seen: list, convol
     def counter(layer, inputs, output):
         batch, _, height, width = (int(d) for d in output.shape)
         convolutions.append(ConvSignature((batch, in_channels, 2 * height, 2 * width), (out_channels, in_channels, kh, kw),
-                                          (1, 1), _pair(heads[0].padding), 1, _trains(output) > 0,
+                                          (1, 1), pair(heads[0].padding), 1, _trains(output) > 0,
                                           _trains(heads[0].weight) > 0, narrow=False, bias=True))
         forward, backward = _conv(layer, inputs, output)
         pixels = 4 * height * width

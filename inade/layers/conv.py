@@ -48,8 +48,9 @@ def cpu_backend() -> str:
     return chosen
 
 
-def _pair(value) -> tuple:
-    return tuple(value) if isinstance(value, (list, tuple)) else (value, value)
+def pair(value) -> tuple:
+    """A conv's stride, dilation or padding per axis as a tuple of ints (an int means both)."""
+    return tuple(int(v) for v in value) if isinstance(value, (list, tuple)) else (int(value), int(value))
 
 
 def _four_sides(padding) -> tuple | None:
@@ -64,9 +65,9 @@ def _four_sides(padding) -> tuple | None:
     return None
 
 
-def onednn_geometry(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):
-    """The oneDNN geometry conv2d would run these arguments with, or None where
-    it runs Paddle's kernel."""
+def onednn_kernels(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):
+    """The oneDNN primitives (onednn.primitives) conv2d would run these
+    arguments with, or None where it runs Paddle's kernel."""
     sides = _four_sides(padding)
     if (sides is None or groups != 1 or x.ndim != 4 or not paddle.in_dynamic_mode() or not x.place.is_cpu_place()
             or x.dtype != paddle.float32 or weight.dtype != paddle.float32 or cpu_backend() != "onednn"):
@@ -74,21 +75,18 @@ def onednn_geometry(x, weight, bias=None, stride=1, padding=0, dilation=1, group
     if x.shape[1] != weight.shape[1]:
         raise ValueError(f"conv2d: the input has {x.shape[1]} channels, the weight {list(weight.shape)} expects "
                          f"{weight.shape[1]}")
-    geometry = onednn.Geometry(tuple(x.shape), tuple(weight.shape), bias is not None, _pair(stride),
-                               _pair(dilation), sides)
-    return geometry if onednn.primitives(geometry).optimised else None
+    kernels = onednn.primitives(onednn.Geometry(tuple(x.shape), tuple(weight.shape), bias is not None,
+                                                 pair(stride), pair(dilation), sides))
+    return kernels if kernels.optimised else None
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1) -> paddle.Tensor:
     """F.conv2d for NCHW x [B, Cin, H, W] and weight [Cout, Cin, kh, kw], with zero
     ``padding`` (int, [ph, pw] or [top, bottom, left, right])."""
-    geometry = onednn_geometry(x, weight, bias, stride, padding, dilation, groups)
-    if geometry is None:
+    kernels = onednn_kernels(x, weight, bias, stride, padding, dilation, groups)
+    if kernels is None:
         return F.conv2d(x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
-    if not paddle.is_grad_enabled() or (x.stop_gradient and weight.stop_gradient
-                                         and (bias is None or bias.stop_gradient)):
-        return onednn.forward(geometry, x, weight, bias)
-    return onednn.Conv2DFunction.apply(x, weight, bias, geometry)
+    return onednn.convolve(kernels, x, weight, bias)
 
 
 class Conv2D(nn.Conv2D):

@@ -20,7 +20,8 @@ from __future__ import annotations
 import paddle
 import paddle.nn.functional as F
 
-from .conv import Conv2D, conv2d, onednn_geometry
+from . import onednn
+from .conv import Conv2D, onednn_kernels
 
 # Up to this many output channels a layer is a NarrowConv2D.
 NARROW = 4
@@ -54,8 +55,9 @@ def few_outputs_conv2d(x, weight, bias=None, padding: int = 0) -> paddle.Tensor:
     """What NarrowConv2D runs: oneDNN's convolution for more than one output
     channel where conv2d would run an optimised oneDNN kernel, narrow_conv2d
     otherwise."""
-    if weight.shape[0] > 1 and onednn_geometry(x, weight, bias, 1, padding) is not None:
-        return conv2d(x, weight, bias, padding=padding)
+    kernels = onednn_kernels(x, weight, bias, 1, padding) if weight.shape[0] > 1 else None
+    if kernels is not None:
+        return onednn.convolve(kernels, x, weight, bias)
     return narrow_conv2d(x, weight, bias, padding)
 
 

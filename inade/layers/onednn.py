@@ -274,25 +274,29 @@ def _dense(tensor):
     return tensor if tensor.is_contiguous() else tensor.contiguous()
 
 
-def forward(geometry: Geometry, x, weight, bias=None):
-    """The convolution's output [B, Cout, Ho, Wo] (no autograd)."""
-    return primitives(geometry).forward(_dense(x), _dense(weight), bias)
+def convolve(kernels: _Primitives, x, weight, bias=None):
+    """The convolution ``kernels`` (from primitives) computes, with autograd
+    where an operand wants a gradient."""
+    if not paddle.is_grad_enabled() or (x.stop_gradient and weight.stop_gradient
+                                         and (bias is None or bias.stop_gradient)):
+        return kernels.forward(_dense(x), _dense(weight), bias)
+    return _Conv2DFunction.apply(x, weight, bias, kernels)
 
 
-class Conv2DFunction(PyLayer):
+class _Conv2DFunction(PyLayer):
     @staticmethod
-    def forward(ctx, x, weight, bias, geometry):
+    def forward(ctx, x, weight, bias, kernels):
         ctx.save_for_backward(x, weight)
-        ctx.geometry = geometry
+        ctx.kernels = kernels  # kept alive until the backward, even if the cache drops it
         ctx.wants = (not x.stop_gradient, not weight.stop_gradient, bias is not None and not bias.stop_gradient)
         dnnl.forward_begins()
-        return forward(geometry, x, weight, bias)
+        return kernels.forward(_dense(x), _dense(weight), bias)
 
     @staticmethod
     def backward(ctx, grad):
         x, weight = (_dense(t) for t in ctx.saved_tensor())
-        geometry = ctx.geometry
-        kernels = primitives(geometry)
+        kernels = ctx.kernels
+        geometry = kernels.geometry
         x_wants, weight_wants, bias_wants = ctx.wants
         grad_kernel = kernels._reorder("diff_dst_in", _dense(grad), geometry.output_shape())
         grad_x = kernels.backward_data(grad_kernel, weight) if x_wants else None

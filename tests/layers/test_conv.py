@@ -10,7 +10,7 @@ import pytest
 from inade.errors import ConfigError
 from inade.layers import conv as conv_module
 from inade.layers import onednn
-from inade.layers.conv import Conv2D, conv2d, onednn_geometry
+from inade.layers.conv import Conv2D, conv2d, onednn_kernels
 from inade.layers.narrow_conv import NarrowConv2D
 
 needs_onednn = pytest.mark.skipif(not onednn.available(), reason=f"oneDNN: {onednn.why_unavailable()}")
@@ -30,9 +30,9 @@ GEOMETRIES = [
 def test_both_layouts_are_covered():
     layouts = set()
     for input_shape, weight_shape, has_bias, stride, padding, dilation in GEOMETRIES:
-        geometry = onednn_geometry(paddle.zeros(input_shape), paddle.zeros(weight_shape),
-                                   paddle.zeros(weight_shape[:1]) if has_bias else None, stride, padding, dilation)
-        layouts.add(onednn.primitives(geometry).channels_last)
+        kernels = onednn_kernels(paddle.zeros(input_shape), paddle.zeros(weight_shape),
+                                 paddle.zeros(weight_shape[:1]) if has_bias else None, stride, padding, dilation)
+        layouts.add(kernels.channels_last)
     assert layouts == {True, False}
 
 
@@ -54,7 +54,7 @@ def test_conv2d_matches_paddle_forward_and_backward(input_shape, weight_shape, h
     x, weight = paddle.randn(input_shape), paddle.randn(weight_shape)
     bias = paddle.randn(weight_shape[:1]) if has_bias else None
     geometry = dict(stride=stride, padding=padding, dilation=dilation)
-    assert onednn_geometry(x, weight, bias, **geometry) is not None  # oneDNN runs these
+    assert onednn_kernels(x, weight, bias, **geometry) is not None  # oneDNN runs these
     upstream = paddle.randn(F.conv2d(x, weight, bias, **geometry).shape)
     ours = _run(conv2d, x, weight, bias, upstream, **geometry)
     reference = _run(F.conv2d, x, weight, bias, upstream, **geometry)
@@ -128,7 +128,7 @@ def test_narrow_layers_match_paddle_whichever_kernel_runs_them():
 def test_the_backend_variable_is_checked_and_paddle_can_be_chosen(monkeypatch):
     x, weight = paddle.randn([1, 2, 6, 6]), paddle.randn([3, 2, 3, 3])
     monkeypatch.setenv(conv_module.BACKEND_VARIABLE, "paddle")
-    assert onednn_geometry(x, weight, padding=1) is None
+    assert onednn_kernels(x, weight, padding=1) is None
     np.testing.assert_array_equal(conv2d(x, weight, padding=1).numpy(), F.conv2d(x, weight, padding=1).numpy())
     monkeypatch.setenv(conv_module.BACKEND_VARIABLE, "mkl")
     with pytest.raises(ConfigError, match=r"INADE_CONV='mkl': expected one of onednn, paddle \(or unset: onednn\)"):
