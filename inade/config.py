@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
 import types
 import typing
@@ -67,14 +68,20 @@ def _convert(value: Any, tp, where: str):
         if isinstance(value, int) and not isinstance(value, bool):
             return value
     elif tp is float:
+        number = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
+            number = float(value)
+        elif isinstance(value, str):
             # YAML 1.1 reads "1e-4" (no dot) as a string; accept it as the number it means.
             try:
-                return float(value)
+                number = float(value)
             except ValueError:
                 pass
+        if number is not None:
+            # no setting means infinity or NaN; they would only surface later as a NaN loss
+            if not math.isfinite(number):
+                raise ConfigError(f"{where}: expected a finite number, got {value!r}")
+            return number
     elif tp is str:
         if isinstance(value, str):
             return value
@@ -264,6 +271,12 @@ class OptimConfig:
     encoder_fit_lr: float = 5e-4
 
     def __post_init__(self):
+        if self.lr <= 0:
+            raise ValueError(f"optim.lr must be positive, got {self.lr}")
+        for name in ("beta1", "beta2"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value < 1:
+                raise ValueError(f"optim.{name} must be in [0, 1) (Adam's moment decay), got {value}")
         if self.encoder_fit_iterations < 0:
             raise ValueError(f"optim.encoder_fit_iterations must be >= 0, got {self.encoder_fit_iterations}")
         if self.encoder_fit_lr <= 0:
@@ -317,6 +330,14 @@ class LoggingConfig:
     visualdl: bool = True
     progress_bar: bool = True
 
+    def __post_init__(self):
+        for name in ("log_every", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"logging.{name} must be 1 or more (iterations), got {getattr(self, name)}")
+        for name in ("image_every", "keep_checkpoints"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"logging.{name} must be 0 (off) or more, got {getattr(self, name)}")
+
 
 @dataclasses.dataclass
 class Config:
@@ -331,6 +352,9 @@ class Config:
     output_dir: str = "runs/default"
 
     def __post_init__(self):
+        if not 0 <= self.seed < 2**32:
+            # numpy's and paddle's generators take unsigned 32-bit seeds
+            raise ValueError(f"seed must be between 0 and 2**32 - 1, got {self.seed}")
         if self.loss.lambda_l1 and not self.model.use_encoder:
             # without an encoder the fake is a fresh sample, not a reconstruction
             raise ValueError("loss.lambda_l1 needs model.use_encoder: true (set loss.lambda_l1: 0 otherwise)")

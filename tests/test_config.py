@@ -3,7 +3,18 @@ from typing import Literal, Optional
 
 import pytest
 
-from inade.config import LossConfig, ModelConfig, OptimConfig, apply_override, from_dict, lr_factor, read_yaml
+from inade.config import (
+    Config,
+    LoggingConfig,
+    LossConfig,
+    ModelConfig,
+    OptimConfig,
+    apply_override,
+    from_dict,
+    lr_factor,
+    read_yaml,
+)
+from inade.data.config import DataConfig
 from inade.errors import ConfigError
 
 
@@ -94,3 +105,31 @@ def test_optim_schedule():
     assert optim.schedule(iterations_per_epoch=7) == (100, 50)
     assert OptimConfig(epochs=4, decay_epochs=2).schedule(iterations_per_epoch=7) == (28, 14)
     assert [lr_factor(i, 100, 50) for i in (0, 50, 75, 100)] == [1.0, 1.0, 0.5, 0.0]
+
+
+@pytest.mark.parametrize("section, cls, values, message", [
+    ("optim", OptimConfig, {"lr": -1}, "optim.lr must be positive, got -1.0"),
+    ("optim", OptimConfig, {"lr": 0}, "optim.lr must be positive"),
+    ("optim", OptimConfig, {"lr": "nan"}, "optim.lr: expected a finite number, got 'nan'"),
+    ("optim", OptimConfig, {"lr": float("inf")}, "optim.lr: expected a finite number, got inf"),
+    ("optim", OptimConfig, {"lr": "1e400"}, "optim.lr: expected a finite number, got '1e400'"),
+    ("optim", OptimConfig, {"beta1": 1.0}, r"optim.beta1 must be in \[0, 1\)"),
+    ("optim", OptimConfig, {"beta2": -0.1}, r"optim.beta2 must be in \[0, 1\)"),
+    ("loss", LossConfig, {"lambda_kld": float("nan")}, "loss.lambda_kld: expected a finite number"),
+    ("logging", LoggingConfig, {"checkpoint_every": 0}, "logging.checkpoint_every must be 1 or more"),
+    ("logging", LoggingConfig, {"log_every": -3}, "logging.log_every must be 1 or more"),
+    ("logging", LoggingConfig, {"image_every": -1}, r"logging.image_every must be 0 \(off\) or more"),
+    ("logging", LoggingConfig, {"keep_checkpoints": -1}, r"logging.keep_checkpoints must be 0 \(off\) or more"),
+    ("data", DataConfig, {"seed": -5}, r"data.seed must be between 0 and 2\*\*32 - 1, got -5"),
+    ("data", DataConfig, {"procedural_samples": 0}, "data.procedural_samples must be positive"),
+])
+def test_values_that_would_fail_later_are_refused_with_the_key(section, cls, values, message):
+    with pytest.raises(ConfigError, match=message):
+        from_dict(cls, values, section)
+
+
+def test_seed_must_fit_the_generators():
+    with pytest.raises(ConfigError, match=r"seed must be between 0 and 2\*\*32 - 1, got 4294967296"):
+        from_dict(Config, {"seed": 2**32})
+    assert from_dict(Config, {"seed": 2**32 - 1}).seed == 2**32 - 1
+    assert from_dict(LoggingConfig, {"image_every": 0, "keep_checkpoints": 0}, "logging").image_every == 0

@@ -46,3 +46,8 @@ class DataConfig:
             raise ValueError(f"data.num_workers must be 0 or more, got {self.num_workers}")
         if self.aspect_ratio <= 0:
             raise ValueError(f"data.aspect_ratio must be positive, got {self.aspect_ratio}")
+        if self.procedural_samples < 1:
+            raise ValueError(f"data.procedural_samples must be positive, got {self.procedural_samples}")
+        if not 0 <= self.seed < 2**32:
+            # numpy's generator takes unsigned 32-bit seeds
+            raise ValueError(f"data.seed must be between 0 and 2**32 - 1, got {self.seed}")

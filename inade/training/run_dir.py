@@ -23,6 +23,21 @@ def next_free_dir(path: str) -> str:
     return f"{path}-{index}"
 
 
+def _check_can_hold_a_folder(output_dir: str) -> None:
+    """Refuse an output_dir that is a file, lies under a file, or cannot be
+    written, before anything is built (else the error surfaces, as a traceback,
+    only when the first file is written)."""
+    if os.path.exists(output_dir) and not os.path.isdir(output_dir):
+        raise ConfigError(f"output_dir {output_dir} is a file, not a folder; choose a folder for the run")
+    existing = os.path.abspath(output_dir)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise ConfigError(f"output_dir {output_dir} cannot be made: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"output_dir {output_dir} cannot be written: no write permission in {existing}")
+
+
 def choose_run_dir(output_dir: str, resume: bool) -> tuple[str, bool]:
     """Returns (run directory, whether to resume from its latest checkpoint).
 
@@ -31,10 +46,9 @@ def choose_run_dir(output_dir: str, resume: bool) -> tuple[str, bool]:
     (``<dir>-2``, ``-3``, ...) is used. A non-empty folder that is not a run of
     ours is refused.
     """
+    _check_can_hold_a_folder(output_dir)
     if not os.path.exists(output_dir) or not os.listdir(output_dir):
         return output_dir, False
-    if not os.path.isdir(output_dir):
-        raise ConfigError(f"output directory {output_dir} exists and is not a folder")
     if not is_run_dir(output_dir):
         raise ConfigError(
             f"output directory {output_dir} is not empty and holds no inade run ({CONFIG_NAME} missing); "
