@@ -9,7 +9,7 @@ import re
 from ..config import Config, save_config, to_dict
 from ..data.formats import FORMATS
 from ..errors import CheckpointError
-from ..io import read_torch_checkpoint
+from .torch_pickle import read_torch_checkpoint
 from ..networks.build import build_discriminator, build_encoder, build_generator
 from ..training.checkpoint import save_checkpoint
 from ..training.run_dir import CHECKPOINTS, CONFIG_NAME

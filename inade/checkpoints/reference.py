@@ -91,7 +91,7 @@ def convert_reference_state(reference: dict, network: nn.Layer, source: str = "c
 
 def load_reference_checkpoint(network: nn.Layer, path: str) -> nn.Layer:
     """Read a reference ``.pth`` (without PyTorch) into ``network``."""
-    from ..io import read_torch_checkpoint
+    from .torch_pickle import read_torch_checkpoint
 
     state = convert_reference_state(read_torch_checkpoint(path), network, source=path)
     network.set_state_dict({k: paddle.to_tensor(v) for k, v in state.items()})

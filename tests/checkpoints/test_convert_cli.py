@@ -159,7 +159,7 @@ _RELEASE_NAMES = (
 
 
 def _write_release(generator, path):
-    from tests.io.torch_writer import tensors_of, write_zip
+    from tests.checkpoints.torch_writer import tensors_of, write_zip
 
     linear = {f"{name}.weight" for name, layer in generator.named_sublayers() if isinstance(layer, paddle.nn.Linear)}
     state = {}

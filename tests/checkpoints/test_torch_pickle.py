@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from inade.errors import CheckpointError
-from inade.io import read_torch_checkpoint
+from inade.checkpoints import read_torch_checkpoint
 
 from .torch_writer import (
     Storage,
