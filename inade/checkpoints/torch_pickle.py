@@ -25,7 +25,7 @@ import zlib
 import numpy as np
 
 from ..errors import CheckpointError
-from .torch_tensors import check_tensors, describe, is_state_dict, materialize, name_of, unpickle
+from .torch_tensors import LazyTensor, check_tensors, describe, is_state_dict, materialize, name_of, unpickle
 
 _LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 _LEGACY_PROTOCOL = 1001
@@ -206,11 +206,10 @@ def _select_state_dict(obj, path: str, key: str | None, key_option: str):
     if nested:
         listing = ", ".join(name_of(k) for k in nested[:6]) + (" ..." if len(nested) > 6 else "")
         raise CheckpointError(f"{path} holds several state dicts ({listing}); name the one to read with {key_option}")
-    example = next(k for k, v in obj.items() if not is_state_dict(v))
-    raise CheckpointError(
-        f"{path} holds {describe(obj)}, not a state dict of tensors, nor one nested in it "
-        f"(e.g. {name_of(example)} is {describe(obj[example])})"
-    )
+    example = next(k for k, v in obj.items() if not (isinstance(k, str) and isinstance(v, LazyTensor)))
+    reason = f"the key {name_of(example)} is not a name" if isinstance(obj[example], LazyTensor) else (
+        f"{name_of(example)} is {describe(obj[example])}")
+    raise CheckpointError(f"{path} holds {describe(obj)}, not a state dict of tensors, nor one nested in it (e.g. {reason})")
 
 
 def read_torch_checkpoint(

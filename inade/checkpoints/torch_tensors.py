@@ -338,8 +338,9 @@ def materialize(obj, source: str):
 
 
 def is_state_dict(obj) -> bool:
-    """A non-empty mapping of names to tensors."""
-    return isinstance(obj, dict) and bool(obj) and all(isinstance(v, LazyTensor) for v in obj.values())
+    """A non-empty mapping of names (strings) to tensors."""
+    return (isinstance(obj, dict) and bool(obj)
+            and all(isinstance(k, str) and isinstance(v, LazyTensor) for k, v in obj.items()))
 
 
 def describe(obj) -> str:

@@ -97,10 +97,11 @@ class _Reduced:
         return self.reduced
 
 
-def tensors_of(state: dict) -> tuple[dict, list]:
-    """Each numpy array in its own storage, its strides kept (C or Fortran)."""
+def tensors_of(state: dict, first_key: int = 0) -> tuple[dict, list]:
+    """Each numpy array in its own storage (keys from ``first_key`` on, so that
+    several state dicts can share a file), its strides kept (C or Fortran)."""
     tensors, storages = {}, []
-    for i, (name, array) in enumerate(state.items()):
+    for i, (name, array) in enumerate(state.items(), start=first_key):
         storage = Storage.of(i, array.ravel(order="K"))  # memory order, which the strides below describe
         strides = tuple(s // array.itemsize for s in array.strides)
         tensors[name] = Tensor(storage, array.shape, strides)
