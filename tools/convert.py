@@ -29,7 +29,8 @@ def main(argv=None):
                         help="configuration override, e.g. -o data.label_nc=6 (custom datasets need it)")
     parser.add_argument("--key", metavar="NAME",
                         help="the entry holding the state dict in checkpoints that nest it in a larger dict "
-                             "(e.g. state_dict, model, net_G); needed only when a file holds several")
+                             "(e.g. state_dict, model, net_G), in every file read; needed only when a file "
+                             "holds several state dicts, the only one is found by itself")
     parser.add_argument("--out", required=True, help="new or empty output folder")
     args = parser.parse_args(argv)
 

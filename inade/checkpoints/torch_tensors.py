@@ -145,16 +145,16 @@ class LazyTensor(_Unchangeable):
         """Refuse a tensor that does not lie inside its storage, before any
         of its bytes are read."""
         where = f"{source}: tensor {name}"
-        size, stride = self.size, self.stride
-        if not (isinstance(size, tuple) and isinstance(stride, (tuple, list))):
+        if not (isinstance(self.size, (tuple, list)) and isinstance(self.stride, (tuple, list))):
             raise CheckpointError(f"{where} has a shape or stride that is not a sequence of integers")
+        self.size, self.stride = size, stride = tuple(self.size), tuple(self.stride)
         if len(size) > MAX_DIMS:
             raise CheckpointError(f"{where} has {len(size)} dimensions; at most {MAX_DIMS} are supported")
-        if len(size) != len(stride) or not all(_index(v) for v in size + tuple(stride) + (self.offset,)):
+        if len(size) != len(stride) or not all(_index(v) for v in size + stride + (self.offset,)):
             raise CheckpointError(f"{where} has an invalid shape {_short(size)} or stride {_short(stride)}")
         if min(size + (0,)) < 0 or self.offset < 0:
             raise CheckpointError(f"{where} has a negative size or offset: shape {_short(size)}, offset {self.offset}")
-        if min(tuple(stride) + (0,)) < 0:
+        if min(stride + (0,)) < 0:
             raise CheckpointError(f"{where} has a negative stride {_short(stride)}, which PyTorch never writes")
         numel, available = self.numel, self.storage.numel
         if numel == 0:
