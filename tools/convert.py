@@ -27,6 +27,10 @@ def main(argv=None):
     parser.add_argument("--config", help="configuration to start from (default: configs/<dataset>.yaml)")
     parser.add_argument("-o", "--override", action="append", default=[], metavar="KEY=VALUE",
                         help="configuration override, e.g. -o data.label_nc=6 (custom datasets need it)")
+    parser.add_argument("--key", metavar="NAME",
+                        help="the entry holding the state dict in checkpoints that nest it in a larger dict "
+                             "(e.g. state_dict, model, net_G), in every file read; needed only when a file "
+                             "holds several state dicts, the only one is found by itself")
     parser.add_argument("--out", required=True, help="new or empty output folder")
     args = parser.parse_args(argv)
 
@@ -45,7 +49,7 @@ def main(argv=None):
         base = os.path.join(CONFIGS, f"{args.dataset}.yaml")
     config = load_config(base, [f"model.norm_mode={args.norm_mode}", f"output_dir={args.out}"] + args.override)
     source = args.source[0] if len(args.source) == 1 else args.source
-    files = convert_release(source, config, args.out)
+    files = convert_release(source, config, args.out, key=args.key, key_option="--key")
     for role, path in files.items():
         print(f"{role}: {path}")
     print(f"wrote {args.out} (sample with: python tools/sample.py --checkpoint {args.out} ...)")

@@ -1,4 +1,6 @@
-"""Checkpoint formats: the authors' PyTorch releases (reference) and our own."""
+"""Checkpoint formats: the authors' PyTorch releases (reference), the PyTorch
+file reader, and our own."""
 from .reference import convert_reference_state, load_reference_checkpoint, reference_to_paddle_name
+from .torch_pickle import read_torch_checkpoint
 
-__all__ = ["convert_reference_state", "load_reference_checkpoint", "reference_to_paddle_name"]
+__all__ = ["convert_reference_state", "load_reference_checkpoint", "read_torch_checkpoint", "reference_to_paddle_name"]

@@ -9,11 +9,10 @@ import re
 from ..config import Config, save_config, to_dict
 from ..data.formats import FORMATS
 from ..errors import CheckpointError
-from ..io import read_torch_checkpoint
 from ..networks.build import build_discriminator, build_encoder, build_generator
 from ..training.checkpoint import save_checkpoint
 from ..training.run_dir import CHECKPOINTS, CONFIG_NAME
-from .reference import convert_reference_state
+from .reference import convert_reference_state, read_reference_state
 
 # The shipped procedural recipe's terms that the reference does not have and
 # that need an image encoder: off for a release trained without one.
@@ -76,30 +75,39 @@ def detect_norm_mode(state: dict, path: str) -> str:
 def detect_generator_options(state: dict, mode: str, num_classes: int) -> dict:
     """What the release was trained with, read off its generator: an image
     encoder (the first layer is linear on z), the instance edge channel
-    (absent with the reference's --no_instance) and CLADE's positional map."""
-    use_z = state["fc.weight"].ndim == 2
+    (absent with the reference's --no_instance) and CLADE's positional map.
+    A layer the file lacks (or has in an odd shape) leaves its option at the
+    default; building the network and converting then report it as missing
+    (or mismatched) with all the others, in one line."""
+    first = state.get("fc.weight")
+    # every SPADE norm's first conv reads the semantic map
+    shared = next((v for k, v in state.items() if k.endswith(".mlp_shared.0.weight") and v.ndim == 4), None)
+    use_z = first is not None and first.ndim == 2
     if mode == "inade":
         edges = True
     elif mode == "spade":
-        edges = state["head_0.norm_0.mlp_shared.0.weight"].shape[1] == num_classes + 1
+        edges = shared is None or shared.shape[1] == num_classes + 1
     else:
         edges = any(".inst_conv." in k for k in state)
-    if not use_z:  # the first conv reads the whole semantic map
-        edges = state["fc.weight"].shape[1] == num_classes + 1
+    if first is not None and first.ndim == 4:  # the first conv reads the whole semantic map
+        edges = first.shape[1] == num_classes + 1
     positional = any(".dist_conv_w." in k for k in state)
     options = {"use_z": use_z, "instance_edges": edges, "clade_positional": positional}
-    if mode == "spade":
-        options["spade_hidden"] = int(state["head_0.norm_0.mlp_shared.0.weight"].shape[0])
+    if mode == "spade" and shared is not None:
+        options["spade_hidden"] = int(shared.shape[0])
     return options
 
 
-def convert_release(source, config: Config, out_dir: str) -> dict:
+def convert_release(source, config: Config, out_dir: str, key: str | None = None, key_option: str = "key=") -> dict:
     """Read the reference files, check them against ``config`` and write
-    ``out_dir/config.yaml`` and ``out_dir/checkpoints/latest.pdckpt``."""
+    ``out_dir/config.yaml`` and ``out_dir/checkpoints/latest.pdckpt``.
+    ``key`` names the entry holding the state dict in files that nest it in a
+    larger dict (needed only when they hold several); ``key_option`` is how
+    the caller's user spells it, for the message that asks for it."""
     if os.path.exists(out_dir) and os.listdir(out_dir):
         raise CheckpointError(f"refusing to write into {out_dir}: the folder is not empty")
     files = find_reference_files(source)
-    states = {role: read_torch_checkpoint(path) for role, path in files.items()}
+    states = {role: read_reference_state(path, key, key_option) for role, path in files.items()}
     mode = detect_norm_mode(states["generator"], files["generator"])
     if mode != config.model.norm_mode:
         raise CheckpointError(

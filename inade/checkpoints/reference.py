@@ -89,10 +89,26 @@ def convert_reference_state(reference: dict, network: nn.Layer, source: str = "c
     return {k: np.ascontiguousarray(v, dtype=np.asarray(target[k]).dtype) for k, (_, v) in converted.items()}
 
 
+# What torch.nn.DataParallel and DistributedDataParallel put before every name
+# of the network they wrap, when the wrapper's state dict is saved.
+_WRAPPER_PREFIX = "module."
+
+
+def read_reference_state(path: str, key: str | None = None, key_option: str = "key=") -> dict:
+    """The state dict of a reference ``.pth`` (without PyTorch), with the names
+    the network had: a ``module.`` prefix on every name (a checkpoint saved
+    from a DataParallel wrapper) is stripped. ``key`` and ``key_option`` as in
+    read_torch_checkpoint (a state dict nested in a larger dict)."""
+    from .torch_pickle import read_torch_checkpoint
+
+    state = read_torch_checkpoint(path, key=key, key_option=key_option)
+    if all(name.startswith(_WRAPPER_PREFIX) for name in state):
+        state = {name[len(_WRAPPER_PREFIX) :]: value for name, value in state.items()}
+    return state
+
+
 def load_reference_checkpoint(network: nn.Layer, path: str) -> nn.Layer:
     """Read a reference ``.pth`` (without PyTorch) into ``network``."""
-    from ..io import read_torch_checkpoint
-
-    state = convert_reference_state(read_torch_checkpoint(path), network, source=path)
+    state = convert_reference_state(read_reference_state(path), network, source=path)
     network.set_state_dict({k: paddle.to_tensor(v) for k, v in state.items()})
     return network

@@ -56,7 +56,7 @@ def load_vgg19(weights_path: str) -> VGG19Features:
     if weights_path.endswith(".pdparams"):
         state = paddle.load(weights_path)
     else:
-        from ..io import read_torch_checkpoint
+        from ..checkpoints import read_torch_checkpoint
 
         state = read_torch_checkpoint(weights_path)
     network = VGG19Features()

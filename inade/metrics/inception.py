@@ -185,7 +185,7 @@ def load_fid_inception(path: str) -> FIDInceptionV3:
     if path.endswith(".pdparams"):
         state = {k: np.asarray(v) for k, v in paddle.load(path).items()}
     else:
-        from ..io import read_torch_checkpoint
+        from ..checkpoints import read_torch_checkpoint
 
         state = {_paddle_name(k): v for k, v in read_torch_checkpoint(path).items() if not k.endswith("num_batches_tracked")}
     network = FIDInceptionV3()

@@ -159,7 +159,7 @@ _RELEASE_NAMES = (
 
 
 def _write_release(generator, path):
-    from tests.io.torch_writer import tensors_of, write_zip
+    from tests.checkpoints.torch_writer import tensors_of, write_zip
 
     linear = {f"{name}.weight" for name, layer in generator.named_sublayers() if isinstance(layer, paddle.nn.Linear)}
     state = {}
@@ -211,3 +211,105 @@ def test_clade_and_no_instance_releases_convert_with_their_options_detected(tmp_
                                       generator(semantics, z=z, positional=maps).numpy())
     wrong = convert(str(tmp_path / "release"), tmp_path / "wrong", "-o", "data.label_nc=6")
     assert wrong.returncode == 2 and f"is a {mode.upper()} generator" in wrong.stderr
+
+
+def _fixture_state(fixtures_dir, release, name):
+    from inade.checkpoints import read_torch_checkpoint
+
+    return read_torch_checkpoint(os.path.join(fixtures_dir, release, f"{name}.pth"))
+
+
+def _write_pth(path, top):
+    """A .pth of ``top``: a state dict, or a dict whose state-dict entries are
+    given as numpy dicts (each tensor in a storage of its own)."""
+    from tests.checkpoints.torch_writer import tensors_of, write_zip
+
+    def arrays(value):
+        return isinstance(value, dict) and all(isinstance(v, np.ndarray) for v in value.values())
+
+    if arrays(top):
+        write_zip(str(path), tensors_of(top)[0])
+        return
+    first_key, written = 0, {}
+    for name, value in top.items():
+        if arrays(value):
+            value, _ = tensors_of(value, first_key)
+            first_key += len(value)
+        written[name] = value
+    write_zip(str(path), written)
+
+
+def _generator_samples(out, io):
+    nets = load_converted(str(out))
+    with paddle.no_grad():
+        stats = nets["encoder"](io["image"], io["instances"])
+        return nets["generator"](io["semantics"], io["instances"], remap_noise(io["eps"], *stats), io["z_img"]).numpy()
+
+
+def _assert_same_conversion(out, reference_out, roles=("generator", "encoder", "discriminator")):
+    ours = load_checkpoint(os.path.join(out, "checkpoints", "latest.pdckpt"))
+    theirs = load_checkpoint(os.path.join(reference_out, "checkpoints", "latest.pdckpt"))
+    for role in roles:
+        assert list(ours[role]) == list(theirs[role]), role
+        for name in theirs[role]:
+            np.testing.assert_array_equal(np.asarray(ours[role][name]), np.asarray(theirs[role][name]), err_msg=name)
+
+
+def test_checkpoints_saved_from_a_wrapper_or_nested_in_a_larger_dict_convert_as_they_are(fixtures_dir, tmp_path):
+    release = "official_inade_tiny"
+    states = {name: _fixture_state(fixtures_dir, release, name) for name in ("net_G", "net_E", "net_D")}
+    (tmp_path / "wrapped").mkdir()
+    (tmp_path / "nested").mkdir()
+    for name, state in states.items():
+        # DataParallel: every name prefixed "module."
+        _write_pth(tmp_path / "wrapped" / f"{name}.pth", {f"module.{k}": v for k, v in state.items()})
+        # training scripts: the state dict beside the epoch, the optimizer's settings, ...
+        entry = {"net_G": "state_dict", "net_E": "model", "net_D": "net_D"}[name]
+        _write_pth(tmp_path / "nested" / f"{name}.pth", {entry: state, "epoch": 7, "optimizer": {"lr": 0.0002}})
+    _, io = convert_fixture(fixtures_dir, release, tmp_path / "plain", *INADE_TINY)
+    reference = _generator_samples(tmp_path / "plain", io)
+    for variant in ("wrapped", "nested"):
+        done = convert(str(tmp_path / variant), tmp_path / f"{variant}_out", *INADE_TINY)
+        assert done.returncode == 0, done.stderr
+        _assert_same_conversion(tmp_path / f"{variant}_out", tmp_path / "plain")
+        np.testing.assert_array_equal(_generator_samples(tmp_path / f"{variant}_out", io), reference)
+
+
+def test_a_file_holding_several_state_dicts_is_refused_naming_key_and_key_picks_one(fixtures_dir, tmp_path):
+    generator = _fixture_state(fixtures_dir, "official_inade_tiny", "net_G")
+    changed = {k: (v + 1 if k == "conv_img.bias" else v) for k, v in generator.items()}
+    path = tmp_path / "two_net_G.pth"
+    _write_pth(path, {"net_G": changed, "net_G_ema": generator, "epoch": 7})
+    refused = convert(str(path), tmp_path / "refused", *INADE_TINY)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert refused.stderr.strip().splitlines() == [
+        f"error: {path} holds several state dicts ('net_G', 'net_G_ema'); name the one to read with --key"
+    ]
+    assert not (tmp_path / "refused").exists()
+    plain = convert(os.path.join(fixtures_dir, "official_inade_tiny", "net_G.pth"), tmp_path / "plain", *INADE_TINY)
+    assert plain.returncode == 0, plain.stderr
+    picked = convert(str(path), tmp_path / "picked", *INADE_TINY, "--key", "net_G_ema")
+    assert picked.returncode == 0, picked.stderr
+    _assert_same_conversion(tmp_path / "picked", tmp_path / "plain", roles=("generator",))
+    absent = convert(str(path), tmp_path / "absent", *INADE_TINY, "--key", "model")
+    assert absent.returncode == 2 and "Traceback" not in absent.stderr
+    assert absent.stderr.strip().splitlines() == [
+        f"error: {path} holds a dict with keys ['net_G', 'net_G_ema', 'epoch'], with no entry 'model'"
+    ]
+
+
+@pytest.mark.parametrize("release, removed, extra", [
+    ("official_inade_tiny", "fc.weight", INADE_TINY),  # the first key the converter looks at
+    ("official_spade_vae_tiny", "head_0.norm_0.mlp_shared.0.weight", SPADE_TINY),  # SPADE's edge channel is read off it
+])
+def test_a_generator_missing_a_key_the_converter_reads_gives_the_missing_key_line(fixtures_dir, tmp_path, release, removed, extra):
+    state = _fixture_state(fixtures_dir, release, "net_G")
+    assert removed in state
+    (tmp_path / "release").mkdir()
+    # DataParallel's prefix too: the line names the key as the network has it
+    _write_pth(tmp_path / "release" / "best_net_G.pth", {f"module.{k}": v for k, v in state.items() if k != removed})
+    done = convert(str(tmp_path / "release"), tmp_path / "out", *extra)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {tmp_path / 'release' / 'best_net_G.pth'} does not fit the Generator")
+    assert lines[0].endswith(f"of this configuration: missing {removed}"), lines[0]

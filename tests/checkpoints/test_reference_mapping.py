@@ -5,7 +5,7 @@ import pytest
 
 from inade.checkpoints import convert_reference_state, reference_to_paddle_name
 from inade.errors import CheckpointError
-from inade.io import read_torch_checkpoint
+from inade.checkpoints import read_torch_checkpoint
 from inade.networks import Generator, MultiscaleDiscriminator
 
 

@@ -5,7 +5,7 @@ import pytest
 from inade.errors import CheckpointError
 from inade.metrics.inception import FIDInceptionV3, inception_features, load_fid_inception
 
-from ..io.torch_writer import tensors_of, write_zip
+from ..checkpoints.torch_writer import tensors_of, write_zip
 
 
 @pytest.fixture(scope="module")

@@ -2,24 +2,30 @@ import glob
 import json
 import os
 import pickle
+import re
 import struct
 import zipfile
+import zlib
 
 import numpy as np
 import pytest
 
 from inade.errors import CheckpointError
-from inade.io import read_torch_checkpoint
+from inade.checkpoints import read_torch_checkpoint
 
 from .torch_writer import (
     Storage,
     Tensor,
+    deflated_zeros,
+    hostile_tensor,
     legacy_headers,
     pickle_checkpoint,
     tensors_of,
     write_legacy,
     write_legacy_parts,
+    write_raw_zip,
     write_zip,
+    write_zip_bomb,
     write_zip_members,
 )
 
@@ -138,7 +144,10 @@ def test_legacy_storage_views(tmp_path):
     np.testing.assert_array_equal(read["shifted"], [8, 9])
     past_end = Storage("past", "LongStorage", 4, view=(root, 8))
     write_legacy(path, {"w": Tensor(past_end, (4,))})
-    with pytest.raises(CheckpointError, match="views.pth: a tensor of shape \\(4,\\) reads past the end of its storage"):
+    with pytest.raises(CheckpointError, match=r"views.pth: storage view past \(offset 8, size 4\) does not lie inside storage root of 10"):
+        read_torch_checkpoint(path)
+    write_legacy(path, {"w": Tensor(view, (4,), offset=1)})
+    with pytest.raises(CheckpointError, match=r"views.pth: tensor 'w' of shape \(4,\) \(offset 1, stride \(1,\)\) reads past the end of its storage of 4 elements"):
         read_torch_checkpoint(path)
 
 
@@ -153,21 +162,25 @@ def test_bfloat16_is_widened_to_float32(tmp_path):
     np.testing.assert_array_equal(read, values.reshape(2, 2))
 
 
-def test_nested_state_dict_is_unwrapped_only_when_asked(tmp_path):
+def test_a_nested_state_dict_is_found_by_itself_or_picked_by_key(tmp_path):
     tensors, _ = tensors_of({"w": np.ones(2, "float32")})
     path = str(tmp_path / "nested.pth")
     write_zip(path, {"state_dict": tensors, "epoch": 3, "optimizer": {"lr": 0.1}})
-    with pytest.raises(
-        CheckpointError,
-        match=r"nested.pth holds a dict with keys \['state_dict', 'epoch', 'optimizer'\], not a state dict of tensors "
-        r"\(e.g. 'state_dict' is a dict with keys \['w'\]\); pass key= to pick the state dict",
-    ):
-        read_torch_checkpoint(path)
+    np.testing.assert_array_equal(read_torch_checkpoint(path)["w"], np.ones(2))
     np.testing.assert_array_equal(read_torch_checkpoint(path, key="state_dict")["w"], np.ones(2))
     with pytest.raises(CheckpointError, match="with no entry 'model'"):
         read_torch_checkpoint(path, key="model")
-    with pytest.raises(CheckpointError, match="holds a dict with keys \\['lr'\\], not a state dict of tensors"):
+    with pytest.raises(CheckpointError, match="entry 'optimizer' holds a dict with keys \\['lr'\\], not a state dict of tensors"):
         read_torch_checkpoint(path, key="optimizer")
+    both, _ = tensors_of({"g": np.ones(2, "float32"), "d": np.zeros(3, "float32")})
+    write_zip(path, {"net_G": {"w": both["g"]}, "net_D": {"w": both["d"]}, "epoch": 3})
+    for option in ("key=", "--key"):
+        with pytest.raises(CheckpointError, match=f"^.*nested.pth holds several state dicts \\('net_G', 'net_D'\\); name the one to read with {option}$"):
+            read_torch_checkpoint(path, key_option=option)
+    np.testing.assert_array_equal(read_torch_checkpoint(path, key="net_D")["w"], np.zeros(3))
+    write_zip(path, {"epoch": 3, "optimizer": {"lr": 0.1}})
+    with pytest.raises(CheckpointError, match="not a state dict of tensors, nor one nested in it \\(e.g. 'epoch' is a int\\)"):
+        read_torch_checkpoint(path)
 
 
 @pytest.mark.parametrize(
@@ -259,7 +272,7 @@ def test_truncated_damaged_and_foreign_files(tmp_path, fixtures_dir):
         legacy = f.read()
     cut = tmp_path / "cut_legacy.pth"
     cut.write_bytes(legacy[: len(legacy) - 1000])
-    with pytest.raises(CheckpointError, match="cut_legacy.pth is truncated at storage"):
+    with pytest.raises(CheckpointError, match="cut_legacy.pth is truncated"):
         read_torch_checkpoint(str(cut))
     png = tmp_path / "picture.pth"
     png.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
@@ -305,26 +318,136 @@ def test_damaged_storage_bytes_in_a_zip(tmp_path, fixtures_dir):
     data[info.header_offset + 200] ^= 0xFF  # inside the stored bytes: the CRC no longer matches
     path = tmp_path / "flipped.pth"
     path.write_bytes(bytes(data))
-    with pytest.raises(CheckpointError, match="flipped.pth is damaged: net_E/data/0 cannot be read"):
+    with pytest.raises(CheckpointError, match="flipped.pth is damaged: 'net_E/data/0' cannot be read"):
         read_torch_checkpoint(str(path))
 
 
-def test_a_tensor_reaching_past_its_storage_is_refused(tmp_path):
+def test_an_entry_shorter_than_its_storage_is_refused_before_it_is_read(tmp_path):
     tensors, storages = tensors_of({"w": np.zeros(4, "float32")})
     object_pickle, _ = pickle_checkpoint(tensors, legacy=False)
     path = str(tmp_path / "overflow.pth")
     write_zip_members(path, object_pickle, {"0": storages[0].raw[:8]})
-    with pytest.raises(CheckpointError, match="overflow.pth is truncated: storage 0 has 8 of 16 bytes"):
+    with pytest.raises(CheckpointError, match="overflow.pth: entry 'archive/data/0' holds 8 bytes, but its storage declares 16$"):
         read_torch_checkpoint(path)
-    storage = Storage.of("0", np.zeros(4, "float32"))
-    for tensor, message in [
-        (Tensor(storage, (2, 2), stride=(3, 1)), "reads past the end of its storage"),
-        (Tensor(storage, (2,), stride=(-1,), offset=3), "invalid shape \\(2,\\) or stride \\(-1,\\)"),
-        (Tensor(storage, (2, 2), stride=(1,)), "invalid shape"),
-    ]:
-        write_zip(path, {"w": tensor})
-        with pytest.raises(CheckpointError, match=f"overflow.pth: a tensor .*{message}"):
+
+
+HOSTILE = {
+    "zero_strides": r"tensor 'w' of shape \(46341, 46341\) has 2147488281 elements, more than the 1 of its storage",
+    "65_dims": r"tensor 'w' has 65 dimensions; at most 32 are supported",
+    "negative_stride": r"tensor 'w' has a negative stride \(-1,\), which PyTorch never writes",
+    "offset_past_end": r"tensor 'w' of shape \(2,\) \(offset 10, stride \(1,\)\) reads past the end of its storage of 4 elements",
+    "overlapping_strides": r"tensor 'w' of shape \(3, 3\) has 9 elements, more than the 4 of its storage",
+    "absurd_numel": r"storage 0 declares 4611686018427387904 elements, not a count below 2\*\*62",
+}
+HUGE_NUMEL = {  # 2**40 elements over 4 stored bytes: the container's sizes disagree
+    "zip": r"entry 'archive/data/0' holds 4 bytes, but its storage declares 4398046511104",
+    "legacy": r"is truncated: its storages declare 4398046511104 bytes, but only \d+ follow its object pickle",
+}
+
+
+@pytest.mark.parametrize("layout", ["zip", "legacy"])
+def test_hostile_tensors_are_refused_with_one_line_before_anything_is_copied(tmp_path, layout):
+    write = write_zip if layout == "zip" else write_legacy
+    path = str(tmp_path / "hostile.pth")
+    for case, message in list(HOSTILE.items()) + [("huge_numel", HUGE_NUMEL[layout])]:
+        write(path, hostile_tensor(case))
+        with pytest.raises(CheckpointError, match=f"^{re.escape(path)}[: ].*{message}") as refused:
             read_torch_checkpoint(path)
+        assert "\n" not in str(refused.value), case
+
+
+@pytest.mark.parametrize("shape, stride, message", [
+    ((2, 2), (1,), r"invalid shape \(2, 2\) or stride \(1,\)"),
+    ((2, 1.5), (1, 1), r"invalid shape \(2, 1.5\) or stride \(1, 1\)"),
+    ((2, 2**70), (1, 1), r"invalid shape \(2, <int>\)|invalid shape \(2, 1180591620717411303424\)"),
+    ((-2,), (1,), r"negative size or offset: shape \(-2,\)"),
+])
+def test_malformed_shapes_and_strides(tmp_path, shape, stride, message):
+    path = str(tmp_path / "odd.pth")
+    write_zip(path, {"w": Tensor(Storage.of("0", np.zeros(4, "float32")), shape, stride=stride)})
+    with pytest.raises(CheckpointError, match=f"odd.pth: tensor 'w' has an? .*{message}"):
+        read_torch_checkpoint(path)
+
+
+def test_zero_strides_within_the_storage_are_read(tmp_path):
+    # a broadcast over as many elements as the storage holds is harmless, and numpy reads it exactly
+    path = str(tmp_path / "broadcast.pth")
+    write_zip(path, {"w": Tensor(Storage.of("0", np.arange(4, dtype="float32")), (2, 2), stride=(0, 1))})
+    np.testing.assert_array_equal(read_torch_checkpoint(path)["w"], [[0, 1], [0, 1]])
+
+
+def test_many_tensors_over_one_storage_are_refused(tmp_path):
+    # 2000 names for the whole of one 64 KiB storage: 128 MB of tensors from a file of a few dozen KB
+    storage = Storage.of("0", np.zeros(16384, "float32"))
+    tensor = Tensor(storage, (16384,))
+    path = str(tmp_path / "repeated.pth")
+    write_zip(path, {f"w{i}": tensor for i in range(2000)})
+    with pytest.raises(CheckpointError, match="repeated.pth: its tensors hold 131072000 bytes, more than 4 times the 65536"):
+        read_torch_checkpoint(path)
+    write_zip(path, {"w": tensor, "tied": tensor})  # tied weights: a few repeats are fine
+    assert set(read_torch_checkpoint(path)) == {"w", "tied"}
+
+
+def test_zip_entries_are_bounded_before_they_are_inflated(tmp_path):
+    path = str(tmp_path / "bomb.pth")
+    write_zip_bomb(path, mib=64)  # the command-line test uses 2 GiB; the bound is the same
+    with pytest.raises(CheckpointError, match=r"bomb.pth: entry 'archive/data/0' would inflate \d+ bytes to 67108864, more than 100 times"):
+        read_torch_checkpoint(path)
+    tensors, storages = tensors_of({"w": np.arange(4, dtype="float32")})
+    object_pickle, _ = pickle_checkpoint(tensors, legacy=False)
+    raw = storages[0].raw
+    cases = {
+        "bzip2": ([("archive/data.pkl", object_pickle, len(object_pickle), zlib.crc32(object_pickle), 12)],
+                  "entry 'archive/data.pkl' is compressed with method 12; PyTorch stores its entries uncompressed"),
+        "big_pickle": ([("archive/data.pkl", object_pickle, 65 << 20, zlib.crc32(object_pickle), 0)],
+                       "entry 'archive/data.pkl' declares 68157440 bytes; at most 67108864 are expected"),
+        "big_byteorder": ([("archive/data.pkl", object_pickle, len(object_pickle), zlib.crc32(object_pickle), 0),
+                           ("archive/byteorder", b"little", 1 << 30, 0, 0)],
+                          "entry 'archive/byteorder' declares 1073741824 bytes; at most 16 are expected"),
+        "overlapping": ([("archive/data.pkl", object_pickle, len(object_pickle), zlib.crc32(object_pickle), 0),
+                         ("archive/data/0", raw, len(raw), zlib.crc32(raw), 0)],
+                        None),
+    }
+    for name, (entries, message) in cases.items():
+        write_raw_zip(path, entries)
+        if message is None:  # the well-formed control: the raw writer makes readable archives
+            np.testing.assert_array_equal(read_torch_checkpoint(path)["w"], np.arange(4))
+            continue
+        with pytest.raises(CheckpointError, match=re.escape(message)):
+            read_torch_checkpoint(path)
+    # a deflated entry that inflates to more than it declares stops at what it declares (and its CRC fails)
+    stream, crc = deflated_zeros(1)
+    write_raw_zip(path, [("archive/data.pkl", object_pickle, len(object_pickle), zlib.crc32(object_pickle), 0),
+                         ("archive/data/0", stream, 16, crc, 8)])
+    with pytest.raises(CheckpointError, match="bomb.pth is damaged: 'archive/data/0' cannot be read"):
+        read_torch_checkpoint(path)
+
+
+def test_pickles_that_allocate_what_they_declare_are_harmless(tmp_path):
+    # LONG_BINPUT to memo index 2**31: the C unpickler would grow its memo array to 16 GiB
+    memo = b"\x80\x02}r\x00\x00\x00\x80."
+    # BYTEARRAY8 of 2**33 bytes: allocated and zeroed before it is read
+    bytearray8 = b"\x80\x05\x96" + struct.pack("<Q", 1 << 33) + b"."
+    path = str(tmp_path / "small.pth")
+    write_zip_members(path, memo, {})
+    with pytest.raises(CheckpointError, match="small.pth holds a dict with keys \\[\\], not a state dict"):
+        read_torch_checkpoint(path)
+    write_zip_members(path, bytearray8, {})
+    with pytest.raises(CheckpointError, match="small.pth is not a readable PyTorch checkpoint .*bytearray"):
+        read_torch_checkpoint(path)
+    # BUILD on a storage type would change what it reads
+    build = b"\x80\x02ctorch\nFloatStorage\n}U\x05dtypeU\x02S9sb."
+    write_zip_members(path, build, {})
+    with pytest.raises(CheckpointError, match="small.pth is not a readable PyTorch checkpoint .*tries to modify a StorageType"):
+        read_torch_checkpoint(path)
+
+
+def test_nesting_deeper_than_a_checkpoint_has_is_refused(tmp_path):
+    path = str(tmp_path / "deep.pth")
+    cyclic = b"\x80\x02]q\x00h\x00a."  # a list that contains itself
+    write_zip_members(path, cyclic, {})
+    with pytest.raises(CheckpointError, match="deep.pth nests its objects more than 16 levels deep"):
+        read_torch_checkpoint(path)
 
 
 def test_missing_storage_and_mismatched_legacy_sizes(tmp_path):
@@ -339,11 +462,11 @@ def test_missing_storage_and_mismatched_legacy_sizes(tmp_path):
     write_legacy_parts(path, legacy_headers() + [legacy_pickle, keys, struct.pack("<q", 5) + storages[0].raw])
     with pytest.raises(CheckpointError, match="bad.pth: storage 0 holds 5 elements, its tensors expect 3"):
         read_torch_checkpoint(path)
-    write_legacy_parts(path, legacy_headers() + [legacy_pickle, pickle.dumps([], protocol=2)])
+    write_legacy_parts(path, legacy_headers() + [legacy_pickle, pickle.dumps([], protocol=2), bytes(16)])
     with pytest.raises(CheckpointError, match="bad.pth has no data for storage 0"):
         read_torch_checkpoint(path)
     write_legacy_parts(path, legacy_headers() + [legacy_pickle, pickle.dumps(["9"], protocol=2)])
-    with pytest.raises(CheckpointError, match="bad.pth lists storage 9 that no tensor uses"):
+    with pytest.raises(CheckpointError, match="bad.pth lists storage '9' that no tensor uses"):
         read_torch_checkpoint(path)
 
 

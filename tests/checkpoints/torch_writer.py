@@ -14,6 +14,7 @@ import pickle
 import struct
 import sys
 import types
+import zlib
 import zipfile
 
 import numpy as np
@@ -96,10 +97,11 @@ class _Reduced:
         return self.reduced
 
 
-def tensors_of(state: dict) -> tuple[dict, list]:
-    """Each numpy array in its own storage, its strides kept (C or Fortran)."""
+def tensors_of(state: dict, first_key: int = 0) -> tuple[dict, list]:
+    """Each numpy array in its own storage (keys from ``first_key`` on, so that
+    several state dicts can share a file), its strides kept (C or Fortran)."""
     tensors, storages = {}, []
-    for i, (name, array) in enumerate(state.items()):
+    for i, (name, array) in enumerate(state.items(), start=first_key):
         storage = Storage.of(i, array.ravel(order="K"))  # memory order, which the strides below describe
         strides = tuple(s // array.itemsize for s in array.strides)
         tensors[name] = Tensor(storage, array.shape, strides)
@@ -169,3 +171,60 @@ def write_legacy_parts(path, parts: list[bytes]):
     """A legacy-layout file from raw pieces (headers, object pickle, key list, data)."""
     with open(path, "wb") as f:
         f.write(b"".join(parts))
+
+
+def write_raw_zip(path, entries):
+    """A zip archive written byte by byte, so that an entry can carry any
+    compressed bytes and declare any size. ``entries``: (name, bytes as
+    stored, declared size, crc32, method: 0 stored or 8 deflated)."""
+    central = []
+    with open(path, "wb") as f:
+        for name, data, size, crc, method in entries:
+            offset, encoded = f.tell(), name.encode()
+            fields = (method, 0, 33, crc, len(data), size, len(encoded), 0)  # 33: 1980-01-01
+            f.write(struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, *fields) + encoded + data)
+            central.append(struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, *fields, 0, 0, 0, 0, offset) + encoded)
+        start, directory = f.tell(), b"".join(central)
+        f.write(directory + struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(entries), len(entries), len(directory), start, 0))
+
+
+def deflated_zeros(mib: int) -> tuple[bytes, int]:
+    """A raw deflate stream of ``mib`` MiB of zeros and their crc32, made
+    without compressing them all: after a full flush the compressor starts
+    afresh, so every 1 MiB block compresses to the same bytes."""
+    zeros = bytes(1 << 20)
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    block = compressor.compress(zeros) + compressor.flush(zlib.Z_FULL_FLUSH)
+    crc = 0
+    for _ in range(mib):
+        crc = zlib.crc32(zeros, crc)
+    return block * mib + compressor.flush(zlib.Z_FINISH), crc
+
+
+def write_zip_bomb(path, mib=2048):
+    """A checkpoint whose one storage honestly declares ``mib`` MiB of
+    float32 and stores them deflated in about a thousandth of that."""
+    storage = Storage("0", "FloatStorage", mib << 18)
+    object_pickle, _ = pickle_checkpoint({"w": Tensor(storage, (mib << 18,))}, legacy=False)
+    stream, crc = deflated_zeros(mib)
+    write_raw_zip(path, [
+        ("archive/data.pkl", object_pickle, len(object_pickle), zlib.crc32(object_pickle), 0),
+        ("archive/byteorder", b"little", 6, zlib.crc32(b"little"), 0),
+        ("archive/data/0", stream, mib << 20, crc, 8),
+    ])
+
+
+def hostile_tensor(case: str) -> dict:
+    """A state dict of one tensor 'w' that no real checkpoint holds, over a
+    small storage: what a crafted file uses to ask for memory or crash a reader."""
+    one = Storage.of("0", np.zeros(1, "float32"))
+    four = Storage.of("0", np.arange(4, dtype="float32"))
+    return {
+        "zero_strides": {"w": Tensor(one, (46341, 46341), stride=(0, 0))},  # 8 GiB from 4 bytes
+        "65_dims": {"w": Tensor(one, (1,) * 65, stride=(0,) * 65)},
+        "negative_stride": {"w": Tensor(four, (2,), stride=(-1,), offset=3)},
+        "offset_past_end": {"w": Tensor(four, (2,), offset=10)},
+        "overlapping_strides": {"w": Tensor(four, (3, 3), stride=(1, 1))},  # 9 elements from 4
+        "absurd_numel": {"w": Tensor(Storage("0", "FloatStorage", 2**62, b"\0" * 4), (1,))},
+        "huge_numel": {"w": Tensor(Storage("0", "FloatStorage", 2**40, b"\0" * 4), (1,))},
+    }[case]
