@@ -11,8 +11,8 @@ from ..data.formats import FORMATS
 from ..errors import CheckpointError
 from ..io import read_torch_checkpoint
 from ..networks.build import build_discriminator, build_encoder, build_generator
-from ..training.checkpoint import save_checkpoint
 from ..training.run_dir import CHECKPOINTS, CONFIG_NAME
+from .native import SUFFIX, save_checkpoint
 from .reference import convert_reference_state
 
 # The shipped procedural recipe's terms that the reference does not have and
@@ -95,7 +95,7 @@ def detect_generator_options(state: dict, mode: str, num_classes: int) -> dict:
 
 def convert_release(source, config: Config, out_dir: str) -> dict:
     """Read the reference files, check them against ``config`` and write
-    ``out_dir/config.yaml`` and ``out_dir/checkpoints/latest.pdckpt``."""
+    ``out_dir/config.yaml`` and ``out_dir/checkpoints/latest.safetensors``."""
     if os.path.exists(out_dir) and os.listdir(out_dir):
         raise CheckpointError(f"refusing to write into {out_dir}: the folder is not empty")
     files = find_reference_files(source)
@@ -145,5 +145,5 @@ def convert_release(source, config: Config, out_dir: str) -> dict:
         "classes": {"label_nc": label_nc, "contain_dontcare": contain_dontcare},
         "source": {role: os.path.abspath(path) for role, path in files.items()},
     }
-    save_checkpoint(state, os.path.join(out_dir, CHECKPOINTS, "latest.pdckpt"))
+    save_checkpoint(state, os.path.join(out_dir, CHECKPOINTS, "latest" + SUFFIX))
     return files

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from inade.errors import CheckpointError
-from inade.training.checkpoint import CheckpointStore, load_checkpoint
+from inade.checkpoints.native import load_checkpoint
+from inade.training.checkpoint import CheckpointStore
 from inade.training.sampler import ResumableBatchSampler
 
 
@@ -45,10 +46,10 @@ def test_store_keeps_latest_and_last_k(tmp_path):
 
 def test_load_errors(tmp_path):
     with pytest.raises(CheckpointError, match="checkpoint not found"):
-        load_checkpoint(str(tmp_path / "missing.pdckpt"))
+        load_checkpoint(str(tmp_path / "missing.safetensors"))
     junk = tmp_path / "junk.pdckpt"
     junk.write_bytes(b"not a checkpoint")
-    with pytest.raises(CheckpointError, match="cannot read checkpoint"):
+    with pytest.raises(CheckpointError, match="junk.pdckpt: not a Paddle pickle file"):
         load_checkpoint(str(junk))
 
 
