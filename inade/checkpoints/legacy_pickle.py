@@ -10,7 +10,6 @@ result is converted the way ``paddle.load`` converts it.
 from __future__ import annotations
 
 import collections
-import io
 import os
 import pickle
 
@@ -138,18 +137,20 @@ def read_paddle_pickle(path: str, return_numpy: bool = False):
         raise CheckpointError(f"{path}: checkpoint not found" if not os.path.exists(path)
                               else f"{path}: is a folder, not a checkpoint file")
     with open(path, "rb") as f:
-        data = f.read()
-    if not data.startswith(b"\x80") or len(data) < 2 or not 2 <= data[1] <= 5:
-        raise CheckpointError(f"{path}: not a Paddle pickle file (expected pickle protocol 2-5, as paddle.save writes)")
-    try:
-        obj = _RestrictedUnpickler(io.BytesIO(data), encoding="latin1").load()
-    except RefusedFile as refused:
-        raise RefusedFile(
-            f"{path}: refused to load: the file asks for {refused}, which a Paddle checkpoint never contains "
-            "(it may try to run code); only arrays, containers and random-generator states are read"
-        ) from None
-    except Exception as error:  # a damaged pickle raises many types; none of them ran code
-        raise CheckpointError(f"{path}: truncated or damaged Paddle pickle ({type(error).__name__}: {error})"[:400]) from None
+        start = f.read(2)
+        if len(start) < 2 or start[0] != 0x80 or not 2 <= start[1] <= 5:
+            raise CheckpointError(f"{path}: not a Paddle pickle file (expected pickle protocol 2-5, as paddle.save writes)")
+        f.seek(0)
+        try:
+            obj = _RestrictedUnpickler(f, encoding="latin1").load()
+        except RefusedFile as refused:
+            raise RefusedFile(
+                f"{path}: refused to load: the file asks for {refused}, which a Paddle checkpoint never contains "
+                "(it may try to run code); only arrays, containers and random-generator states are read"
+            ) from None
+        except Exception as error:  # a damaged pickle raises many types; none of them ran code
+            detail = " ".join(str(error).split())[:200]
+            raise CheckpointError(f"{path}: truncated or damaged Paddle pickle ({type(error).__name__}: {detail})") from None
     try:
         return _as_loaded(obj, path, return_numpy)
     except RecursionError:  # nested without end, or a container holding itself
