@@ -3,9 +3,10 @@
 
 ``paddle.load`` is ``pickle.load``: a file can name any function to call. Here
 the unpickler resolves only the few names ``paddle.save`` writes (containers,
-numpy arrays and dtypes, paddle's random-generator state); a file that asks
-for anything else is refused with one line before any of it is built. The
-result is converted the way ``paddle.load`` converts it.
+numpy arrays and dtypes, paddle's random-generator state), each in the form
+numpy and paddle write it; a file that asks for anything else is refused with
+one line before what it asks for can run. The result is converted the way
+``paddle.load`` converts it.
 """
 from __future__ import annotations
 
