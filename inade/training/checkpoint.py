@@ -43,15 +43,20 @@ class CheckpointStore:
     def has_latest(self) -> bool:
         return has_checkpoint(self.folder)
 
-    def periodic(self) -> list[tuple[int, str]]:
-        """(iteration, path) of the periodic checkpoints, oldest first; at an iteration
-        saved in both formats, the new one counts."""
-        found = {}
-        for path in sorted(glob.glob(os.path.join(glob.escape(self.folder), "iter_*")), key=lambda p: p.endswith(SUFFIX)):
+    def _periodic_files(self) -> dict:
+        """{iteration: [paths]}: an old run's iteration may be saved in both formats."""
+        found: dict = {}
+        for path in sorted(glob.glob(os.path.join(glob.escape(self.folder), "iter_*"))):
             match = _PERIODIC.match(os.path.basename(path))
             if match:
-                found[int(match.group(1))] = path
-        return sorted(found.items())
+                found.setdefault(int(match.group(1)), []).append(path)
+        return found
+
+    def periodic(self) -> list[tuple[int, str]]:
+        """(iteration, path) of the periodic checkpoints, oldest first; the new format
+        where an iteration is saved in both."""
+        return [(iteration, max(paths, key=lambda p: p.endswith(SUFFIX)))
+                for iteration, paths in sorted(self._periodic_files().items())]
 
     def save(self, state: dict, periodic: bool) -> None:
         save_checkpoint(state, os.path.join(self.folder, LATEST))
@@ -60,10 +65,10 @@ class CheckpointStore:
             os.remove(legacy)
         if periodic and self.keep > 0:
             save_checkpoint(state, os.path.join(self.folder, f"iter_{state['iteration']:08d}{SUFFIX}"))
-            for iteration, old in self.periodic()[: -self.keep]:
-                for stale in glob.glob(os.path.join(glob.escape(self.folder), f"iter_{iteration:08d}.*")):
-                    if _PERIODIC.match(os.path.basename(stale)):
-                        os.remove(stale)
+            saved = sorted(self._periodic_files().items())
+            for _, paths in saved[: -self.keep]:
+                for path in paths:
+                    os.remove(path)
 
     def load_latest(self) -> dict:
         """The latest checkpoint; if it is unreadable (truncated, damaged), the newest
@@ -89,7 +94,8 @@ class CheckpointStore:
 
     def remove_temp_files(self) -> list[str]:
         """Delete what killed saves left behind (atomic writes' temp files); returns their paths."""
-        leftovers = [path for pattern in _TEMP_FILES for path in glob.glob(os.path.join(glob.escape(self.folder), pattern))]
+        folder = glob.escape(self.folder)
+        leftovers = [path for pattern in _TEMP_FILES for path in glob.glob(os.path.join(folder, pattern))]
         for path in leftovers:
             os.remove(path)
         return leftovers
