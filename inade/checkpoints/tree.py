@@ -65,7 +65,8 @@ def unflatten(path: str, description: str, tensors: dict):
     """Rebuild the state that ``flatten`` described; ``path`` names the file in errors.
 
     Every tensor is used exactly once; "tensor" leaves become paddle Tensors,
-    "array" leaves stay numpy arrays, as they were saved."""
+    "array" leaves stay numpy arrays, as they were saved. ``tensors`` is emptied
+    as it is used, so that each array is freed once paddle holds its copy."""
     try:
         root = json.loads(description)
     except (ValueError, RecursionError) as error:
@@ -76,12 +77,12 @@ def unflatten(path: str, description: str, tensors: dict):
         raise CheckpointError(f"{path}: damaged checkpoint description: {problem}")
 
     def tensor(name):
+        if isinstance(name, str) and name in used:
+            fail(f"tensor {name!r:.80} is referred to twice")
         if not isinstance(name, str) or name not in tensors:
             fail(f"it refers to tensor {name!r:.80}, which the file does not hold")
-        if name in used:
-            fail(f"tensor {name!r:.80} is referred to twice")
         used.add(name)
-        return tensors[name]
+        return tensors.pop(name)
 
     def decode(node, depth):
         if node is None or isinstance(node, (bool, int, float, str)):
@@ -112,7 +113,7 @@ def unflatten(path: str, description: str, tensors: dict):
         return generator_state(decode(content, depth + 1), fail)
 
     state = decode(root, 0)
-    unused = [name for name in tensors if name not in used]
+    unused = list(tensors)
     if unused:
         fail(f"{len(unused)} tensors ({', '.join(unused[:3])}) are not part of it")
     return state
