@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from ..training.tiny import write_config
-from .test_native_format import hostile_pickles
+from .hostile import hostile_pickles
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -15,6 +15,8 @@ from inade.checkpoints.native import load_checkpoint, read_state, save_checkpoin
 from inade.checkpoints.safetensors_format import MAX_HEADER_BYTES, read_header, read_safetensors, write_safetensors
 from inade.errors import CheckpointError
 
+from .hostile import hostile_pickles
+
 
 def tricky_state():
     paddle.seed(3)
@@ -155,30 +157,6 @@ def test_a_damaged_description_is_one_line(tmp_path):
         write_safetensors(path, {"w": np.zeros(2, np.float32)}, {"inade.format": "inade-checkpoint-1", "inade.tree": tree})
         with pytest.raises(CheckpointError, match=message):
             read_state(path)
-
-
-class _Runs:
-    """Pickles as a call of ``function(*args)``: what a hostile file does."""
-
-    def __init__(self, function, *args):
-        self.function, self.args = function, args
-
-    def __reduce__(self):
-        return self.function, self.args
-
-
-def hostile_pickles(marker):
-    """Pickles that would create ``marker`` if loaded with pickle.load."""
-    import builtins
-    import subprocess
-
-    touch = f"open({str(marker)!r}, 'w').close()"
-    return {
-        "os.system": _Runs(os.system, f"touch {marker}"),
-        "builtins.eval": _Runs(builtins.eval, touch),
-        "builtins.exec": _Runs(builtins.exec, touch),
-        "subprocess.call": _Runs(subprocess.call, ["touch", str(marker)]),
-    }
 
 
 def test_hostile_pickles_are_refused_before_anything_runs(tmp_path):
