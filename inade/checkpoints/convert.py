@@ -10,8 +10,8 @@ from ..config import Config, save_config, to_dict
 from ..data.formats import FORMATS
 from ..errors import CheckpointError
 from ..networks.build import build_discriminator, build_encoder, build_generator
-from ..training.checkpoint import save_checkpoint
 from ..training.run_dir import CHECKPOINTS, CONFIG_NAME
+from .native import SUFFIX, save_checkpoint
 from .reference import convert_reference_state, read_reference_state
 
 # The shipped procedural recipe's terms that the reference does not have and
@@ -100,7 +100,7 @@ def detect_generator_options(state: dict, mode: str, num_classes: int) -> dict:
 
 def convert_release(source, config: Config, out_dir: str, key: str | None = None, key_option: str = "key=") -> dict:
     """Read the reference files, check them against ``config`` and write
-    ``out_dir/config.yaml`` and ``out_dir/checkpoints/latest.pdckpt``.
+    ``out_dir/config.yaml`` and ``out_dir/checkpoints/latest.safetensors``.
     ``key`` names the entry holding the state dict in files that nest it in a
     larger dict (needed only when they hold several); ``key_option`` is how
     the caller's user spells it, for the message that asks for it."""
@@ -153,5 +153,5 @@ def convert_release(source, config: Config, out_dir: str, key: str | None = None
         "classes": {"label_nc": label_nc, "contain_dontcare": contain_dontcare},
         "source": {role: os.path.abspath(path) for role, path in files.items()},
     }
-    save_checkpoint(state, os.path.join(out_dir, CHECKPOINTS, "latest.pdckpt"))
+    save_checkpoint(state, os.path.join(out_dir, CHECKPOINTS, "latest" + SUFFIX))
     return files

@@ -1,6 +1,7 @@
 """VGG19 perceptual loss. ImageNet weights cannot be downloaded at run time: the
 network is built here and loaded from a file the user supplies (torchvision's
-``vgg19-*.pth`` read without PyTorch, or a Paddle ``.pdparams``)."""
+``vgg19-*.pth`` read without PyTorch, a Paddle ``.pdparams`` or a ``.safetensors``;
+none of them can run code)."""
 from __future__ import annotations
 
 import os
@@ -8,8 +9,9 @@ import os
 import paddle
 import paddle.nn as nn
 
-from ..layers.conv import Conv2D
+from ..checkpoints.weights import read_weights
 from ..errors import CheckpointError
+from ..layers.conv import Conv2D
 
 # Layer weights for relu1_1 .. relu5_1.
 VGG_LAYER_WEIGHTS = {
@@ -53,12 +55,7 @@ def load_vgg19(weights_path: str) -> VGG19Features:
     """Build VGG19Features in eval mode with ImageNet weights from a file."""
     if not os.path.isfile(weights_path):
         raise CheckpointError(f"VGG19 weights file not found: {weights_path}")
-    if weights_path.endswith(".pdparams"):
-        state = paddle.load(weights_path)
-    else:
-        from ..checkpoints import read_torch_checkpoint
-
-        state = read_torch_checkpoint(weights_path)
+    state = read_weights(weights_path)
     network = VGG19Features()
     wanted = network.state_dict()
     state = {k: v for k, v in state.items() if k in wanted}

@@ -3,7 +3,7 @@ in Paddle, returning the 2048-d pool features.
 
 Weights cannot be downloaded here: ``load_fid_inception`` reads the file users
 fetch themselves (``pt_inception-2015-12-05-6726825d.pth``, read without
-PyTorch) or a converted ``.pdparams``. Layer names follow that file.
+PyTorch), a converted ``.pdparams`` or a ``.safetensors``. Layer names follow that file.
 """
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from ..layers.conv import Conv2D
+from ..checkpoints.weights import read_weights
 from ..errors import CheckpointError
+from ..layers.conv import Conv2D
 
 
 class BasicConv2d(nn.Layer):
@@ -179,15 +180,12 @@ def _paddle_name(name: str) -> str:
 
 
 def load_fid_inception(path: str) -> FIDInceptionV3:
-    """FIDInceptionV3 in eval mode with weights from pytorch-fid's .pth or a .pdparams."""
+    """FIDInceptionV3 in eval mode with weights from pytorch-fid's .pth, a .pdparams or a .safetensors."""
     if not os.path.isfile(path):
         raise CheckpointError(f"Inception weights file not found: {path}")
-    if path.endswith(".pdparams"):
-        state = {k: np.asarray(v) for k, v in paddle.load(path).items()}
-    else:
-        from ..checkpoints import read_torch_checkpoint
-
-        state = {_paddle_name(k): v for k, v in read_torch_checkpoint(path).items() if not k.endswith("num_batches_tracked")}
+    state = read_weights(path)
+    if not path.endswith((".pdparams", ".safetensors")):  # PyTorch's names
+        state = {_paddle_name(k): v for k, v in state.items() if not k.endswith("num_batches_tracked")}
     network = FIDInceptionV3()
     wanted = network.state_dict()
     missing = [k for k in wanted if k not in state]

@@ -13,46 +13,21 @@ import os
 import numpy as np
 import paddle
 
+from ..checkpoints.native import checkpoint_path, load_checkpoint
 from ..config import Config, from_dict
 from ..data.classes import CLASS_NAMES
 from ..data.positional import dataset_positional_maps
 from ..data.semantics import instance_onehot, semantic_input
-from ..errors import CheckpointError, InadeError
+from ..errors import InadeError
 from ..networks.build import build_encoder, build_generator
 from ..networks.noise import remap_noise
 from ..networks.spectral import fold_spectral_norm
-from ..training.checkpoint import load_checkpoint
 from .scene import Scene, load_image, load_scene
 from .styles import Styles
 
 
 # The model trained on the built-in procedural data, shipped with the repository.
 DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "models", "procedural")
-INFERENCE_KEYS = ("iteration", "generator", "encoder", "config", "classes")
-
-
-def save_inference_checkpoint(source: str, path: str) -> None:
-    """Keep what sampling needs (generator, encoder, configuration) from a
-    training checkpoint: no discriminator, no optimiser state."""
-    from ..training.checkpoint import save_checkpoint
-
-    state = load_checkpoint(_checkpoint_path(source))
-    save_checkpoint({key: state[key] for key in INFERENCE_KEYS}, path)
-
-
-def _checkpoint_path(path: str) -> str:
-    if os.path.isdir(path):
-        candidate = os.path.join(path, "checkpoints", "latest.pdckpt")
-        if os.path.isfile(candidate):
-            return candidate
-        for name in ("latest.pdckpt", "model.pdckpt"):
-            candidate = os.path.join(path, name)
-            if os.path.isfile(candidate):
-                return candidate
-        raise CheckpointError(f"no checkpoint in {path} (expected checkpoints/latest.pdckpt or model.pdckpt)")
-    return path
-
-
 class Synthesizer:
     def __init__(self, generator, encoder, config: Config, label_nc: int, contain_dontcare: bool, class_names=None):
         self.generator = generator.eval()
@@ -67,7 +42,7 @@ class Synthesizer:
     def load(cls, path: str | None = None) -> "Synthesizer":
         """From a run folder (its latest checkpoint) or a checkpoint file; by
         default the shipped model of the procedural data."""
-        state = load_checkpoint(_checkpoint_path(path or DEFAULT_MODEL))
+        state = load_checkpoint(checkpoint_path(path or DEFAULT_MODEL))
         config = from_dict(Config, state["config"])
         classes = state["classes"]
         num_classes = classes["label_nc"] + (1 if classes["contain_dontcare"] else 0)

@@ -1,35 +1,29 @@
-"""Training checkpoints: one file per save, written atomically; ``latest`` plus
-the last K periodic ones are kept."""
+"""A run's checkpoint policy: ``latest`` plus the last K periodic ones, in
+``<run>/checkpoints``; the file format lives in ``inade.checkpoints``.
+
+A run survives a damaged ``latest`` (it resumes from the newest intact periodic
+checkpoint) and a killed save (its temp file is removed when the next run starts).
+"""
 from __future__ import annotations
 
 import glob
 import os
 import re
+import warnings
 
-import paddle
-
-from ..atomic import atomic_path
+from ..checkpoints.native import LEGACY_SUFFIX, SUFFIX, load_checkpoint, save_checkpoint
+from ..checkpoints.legacy_pickle import RefusedFile
 from ..errors import CheckpointError
 
-LATEST = "latest.pdckpt"
-_PERIODIC = re.compile(r"^iter_(\d+)\.pdckpt$")
+LATEST = "latest" + SUFFIX
+LEGACY_LATEST = "latest" + LEGACY_SUFFIX  # runs of earlier versions; they resume and then write LATEST
+_PERIODIC = re.compile(r"^iter_(\d+)(\.safetensors|\.pdckpt)$")
+# What inade.atomic.atomic_path names its temp file while it writes "<name>".
+_TEMP_FILES = (".latest.*.tmp", ".iter_*.tmp")
 
 
-def save_checkpoint(state: dict, path: str) -> None:
-    with atomic_path(path) as tmp:
-        paddle.save(state, tmp)
-
-
-def load_checkpoint(path: str) -> dict:
-    if not os.path.isfile(path):
-        raise CheckpointError(f"checkpoint not found: {path}")
-    try:
-        state = paddle.load(path)
-    except Exception as error:  # paddle raises many types for a damaged file
-        raise CheckpointError(f"cannot read checkpoint {path}: {error}") from None
-    if not isinstance(state, dict) or "iteration" not in state:
-        raise CheckpointError(f"{path} is not an inade training checkpoint")
-    return state
+def has_checkpoint(folder: str) -> bool:
+    return any(os.path.isfile(os.path.join(folder, name)) for name in (LATEST, LEGACY_LATEST))
 
 
 class CheckpointStore:
@@ -41,25 +35,67 @@ class CheckpointStore:
 
     @property
     def latest_path(self) -> str:
-        return os.path.join(self.folder, LATEST)
+        """The latest checkpoint to resume from (of an earlier version's run if only that exists)."""
+        path = os.path.join(self.folder, LATEST)
+        legacy = os.path.join(self.folder, LEGACY_LATEST)
+        return legacy if not os.path.isfile(path) and os.path.isfile(legacy) else path
 
     def has_latest(self) -> bool:
-        return os.path.isfile(self.latest_path)
+        return has_checkpoint(self.folder)
 
-    def periodic(self) -> list[tuple[int, str]]:
-        found = []
-        for path in glob.glob(os.path.join(self.folder, "iter_*.pdckpt")):
+    def _periodic_files(self) -> dict:
+        """{iteration: [paths]}: an old run's iteration may be saved in both formats."""
+        found: dict = {}
+        for path in sorted(glob.glob(os.path.join(glob.escape(self.folder), "iter_*"))):
             match = _PERIODIC.match(os.path.basename(path))
             if match:
-                found.append((int(match.group(1)), path))
-        return sorted(found)
+                found.setdefault(int(match.group(1)), []).append(path)
+        return found
+
+    def periodic(self) -> list[tuple[int, str]]:
+        """(iteration, path) of the periodic checkpoints, oldest first; the new format
+        where an iteration is saved in both."""
+        return [(iteration, max(paths, key=lambda p: p.endswith(SUFFIX)))
+                for iteration, paths in sorted(self._periodic_files().items())]
 
     def save(self, state: dict, periodic: bool) -> None:
-        save_checkpoint(state, self.latest_path)
+        save_checkpoint(state, os.path.join(self.folder, LATEST))
+        legacy = os.path.join(self.folder, LEGACY_LATEST)
+        if os.path.isfile(legacy):  # superseded by the file just written
+            os.remove(legacy)
         if periodic and self.keep > 0:
-            save_checkpoint(state, os.path.join(self.folder, f"iter_{state['iteration']:08d}.pdckpt"))
-            for _, old in self.periodic()[: -self.keep]:
-                os.remove(old)
+            save_checkpoint(state, os.path.join(self.folder, f"iter_{state['iteration']:08d}{SUFFIX}"))
+            saved = sorted(self._periodic_files().items())
+            for _, paths in saved[: -self.keep]:
+                for path in paths:
+                    os.remove(path)
 
     def load_latest(self) -> dict:
-        return load_checkpoint(self.latest_path)
+        """The latest checkpoint; if it is unreadable (truncated, damaged), the newest
+        intact periodic one, with a warning naming both. A file that asks to run code
+        is refused outright: that is no accident to recover from."""
+        latest = self.latest_path
+        try:
+            return load_checkpoint(latest)
+        except RefusedFile:
+            raise
+        except CheckpointError as damaged:
+            for _, path in reversed(self.periodic()):
+                try:
+                    state = load_checkpoint(path)
+                except RefusedFile:
+                    raise
+                except CheckpointError:
+                    continue
+                warnings.warn(f"{damaged}; resuming from {path}, the newest intact periodic checkpoint",
+                              stacklevel=2)
+                return state
+            raise
+
+    def remove_temp_files(self) -> list[str]:
+        """Delete what killed saves left behind (atomic writes' temp files); returns their paths."""
+        folder = glob.escape(self.folder)
+        leftovers = [path for pattern in _TEMP_FILES for path in glob.glob(os.path.join(folder, pattern))]
+        for path in leftovers:
+            os.remove(path)
+        return leftovers

@@ -275,6 +275,7 @@ def train(config, resume: bool = True, dataset=None) -> RunResult:
     dataset = dataset if dataset is not None else build_dataset(config.data, "train")
     training = Training(config, dataset)
     store = CheckpointStore(os.path.join(run_dir, CHECKPOINTS), keep=config.logging.keep_checkpoints)
+    leftovers = store.remove_temp_files() if is_main else []
     if resuming:
         training.load_state_dict(store.load_latest())
     # Ranks draw different noise from here on; weights were broadcast from rank 0.
@@ -293,6 +294,8 @@ def train(config, resume: bool = True, dataset=None) -> RunResult:
     verb = f"resuming at iteration {training.iteration}" if resuming else "starting"
     stages = f"{training.total_iterations} + {training.fit_iterations} encoder-fitting iterations" if training.fit_iterations else f"{total} iterations"
     monitor.message(f"{verb}: {run_dir} ({len(dataset)} samples, {stages})")
+    if leftovers:
+        monitor.message(f"removed {len(leftovers)} temp files of interrupted checkpoint saves from {store.folder}")
     stop = _StopRequest()
     previous_handlers = (
         {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)} if _in_main_thread() else {}

@@ -7,6 +7,7 @@ import os
 import yaml
 
 from ..errors import ConfigError
+from .checkpoint import has_checkpoint
 
 CONFIG_NAME = "config.yaml"
 CHECKPOINTS = "checkpoints"
@@ -54,9 +55,9 @@ def choose_run_dir(output_dir: str, resume: bool) -> tuple[str, bool]:
             f"output directory {output_dir} is not empty and holds no inade run ({CONFIG_NAME} missing); "
             "choose another output_dir"
         )
-    has_checkpoint = os.path.isfile(os.path.join(output_dir, CHECKPOINTS, "latest.pdckpt"))
+    resumable = has_checkpoint(os.path.join(output_dir, CHECKPOINTS))
     if resume:
-        return output_dir, has_checkpoint
+        return output_dir, resumable
     return next_free_dir(output_dir), False
 
 

@@ -9,7 +9,7 @@ import pytest
 from inade.config import Config, from_dict
 from inade.networks.build import build_discriminator, build_encoder, build_generator
 from inade.networks.noise import remap_noise
-from inade.training.checkpoint import load_checkpoint
+from inade.checkpoints.native import load_checkpoint
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOOL = os.path.join(ROOT, "tools", "convert.py")
@@ -25,7 +25,7 @@ def convert(source, out, *extra):
 
 
 def load_converted(out):
-    state = load_checkpoint(os.path.join(out, "checkpoints", "latest.pdckpt"))
+    state = load_checkpoint(os.path.join(out, "checkpoints", "latest.safetensors"))
     config = from_dict(Config, state["config"])
     num_classes = state["classes"]["label_nc"] + int(state["classes"]["contain_dontcare"])
     nets = {
@@ -138,10 +138,10 @@ def test_fine_tune_a_converted_release_with_train(fixtures_dir, tmp_path):
     config["logging"].update({"progress_bar": False, "image_every": 0})
     with open(tmp_path / "finetune.yaml", "w") as f:
         yaml.safe_dump(config, f)
-    before = load_checkpoint(str(out / "checkpoints" / "latest.pdckpt"))["generator"]["conv_img.weight"]
+    before = load_checkpoint(str(out / "checkpoints" / "latest.safetensors"))["generator"]["conv_img.weight"]
     result = train(load_config(str(tmp_path / "finetune.yaml")))
     assert result.iteration == 2 and result.status == "finished"
-    after = load_checkpoint(str(out / "checkpoints" / "latest.pdckpt"))
+    after = load_checkpoint(str(out / "checkpoints" / "latest.safetensors"))
     assert after["iteration"] == 2 and not np.array_equal(np.asarray(after["generator"]["conv_img.weight"]), np.asarray(before))
 
 
@@ -195,7 +195,7 @@ def test_clade_and_no_instance_releases_convert_with_their_options_detected(tmp_
     done = convert(str(tmp_path / "release"), tmp_path / "out", "--norm-mode", mode, "-o", "data.label_nc=6",
                    "-o", "model.ngf=4", "-o", "model.z_dim=16", "-o", "data.crop_size=64")
     assert done.returncode == 0, done.stderr
-    state = load_checkpoint(os.path.join(tmp_path, "out", "checkpoints", "latest.pdckpt"))
+    state = load_checkpoint(os.path.join(tmp_path, "out", "checkpoints", "latest.safetensors"))
     model = state["config"]["model"]
     assert (model["instance_edges"], model["clade_positional"], model["use_encoder"]) == (edges, positional, use_z)
     converted = build_generator(from_dict(Config, state["config"]).model, 6, 64, 1.0)
@@ -247,8 +247,8 @@ def _generator_samples(out, io):
 
 
 def _assert_same_conversion(out, reference_out, roles=("generator", "encoder", "discriminator")):
-    ours = load_checkpoint(os.path.join(out, "checkpoints", "latest.pdckpt"))
-    theirs = load_checkpoint(os.path.join(reference_out, "checkpoints", "latest.pdckpt"))
+    ours = load_checkpoint(os.path.join(out, "checkpoints", "latest.safetensors"))
+    theirs = load_checkpoint(os.path.join(reference_out, "checkpoints", "latest.safetensors"))
     for role in roles:
         assert list(ours[role]) == list(theirs[role]), role
         for name in theirs[role]:

@@ -82,6 +82,17 @@ def test_vgg19_loads_from_pdparams_and_is_frozen(tmp_path):
     assert float(vgg_loss(vgg, x, x + 1)) > 0.0
 
 
+def test_vgg19_loads_from_safetensors(tmp_path):
+    from inade.checkpoints.safetensors_format import write_safetensors
+
+    paddle.seed(1)
+    source = VGG19Features()
+    path = str(tmp_path / "vgg19.safetensors")
+    write_safetensors(path, {name: value.numpy() for name, value in source.state_dict().items()})
+    x = paddle.randn([1, 3, 32, 32])
+    np.testing.assert_array_equal(load_vgg19(path)(x)[-1].numpy(), source(x)[-1].numpy())
+
+
 def test_vgg19_refuses_missing_or_foreign_files(tmp_path):
     with pytest.raises(CheckpointError, match="VGG19 weights file not found"):
         load_vgg19(str(tmp_path / "none.pdparams"))

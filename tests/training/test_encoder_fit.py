@@ -4,7 +4,7 @@ import pytest
 from inade.config import load_config
 from inade.errors import ConfigError
 from inade.training import train
-from inade.training.checkpoint import load_checkpoint
+from inade.checkpoints.native import load_checkpoint
 
 from .tiny import write_config
 
@@ -12,7 +12,7 @@ FIT = {"lambda_vgg": 0.0, "lambda_l1": 2.0}
 
 
 def weights(run_dir, iteration):
-    state = load_checkpoint(str(run_dir / "checkpoints" / f"iter_{iteration:08d}.pdckpt"))
+    state = load_checkpoint(str(run_dir / "checkpoints" / f"iter_{iteration:08d}.safetensors"))
     return state, {net: {k: np.asarray(v) for k, v in state[net].items()} for net in ("generator", "encoder", "discriminator")}
 
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from inade.errors import CheckpointError
-from inade.training.checkpoint import CheckpointStore, load_checkpoint
+from inade.checkpoints.native import load_checkpoint
+from inade.training.checkpoint import CheckpointStore
 from inade.training.sampler import ResumableBatchSampler
 
 
@@ -43,12 +44,23 @@ def test_store_keeps_latest_and_last_k(tmp_path):
     assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")]
 
 
+def test_store_counts_periodic_checkpoints_of_both_formats_and_prunes_both(tmp_path):
+    store = CheckpointStore(str(tmp_path), keep=1)
+    for name in ("iter_00000010.pdckpt", "iter_00000010.safetensors", "iter_00000020.pdckpt", "latest.pdckpt"):
+        (tmp_path / name).write_bytes(b"old")
+    assert store.periodic() == [(10, str(tmp_path / "iter_00000010.safetensors")), (20, str(tmp_path / "iter_00000020.pdckpt"))]
+    assert store.latest_path == str(tmp_path / "latest.pdckpt")
+    store.save({"iteration": 30}, periodic=True)
+    assert sorted(os.listdir(tmp_path)) == ["iter_00000030.safetensors", "latest.safetensors"]
+    assert store.latest_path == str(tmp_path / "latest.safetensors")
+
+
 def test_load_errors(tmp_path):
     with pytest.raises(CheckpointError, match="checkpoint not found"):
-        load_checkpoint(str(tmp_path / "missing.pdckpt"))
+        load_checkpoint(str(tmp_path / "missing.safetensors"))
     junk = tmp_path / "junk.pdckpt"
     junk.write_bytes(b"not a checkpoint")
-    with pytest.raises(CheckpointError, match="cannot read checkpoint"):
+    with pytest.raises(CheckpointError, match="junk.pdckpt: not a Paddle pickle file"):
         load_checkpoint(str(junk))
 
 

@@ -12,7 +12,7 @@ from inade.data.procedural import ProceduralDataset
 from inade.errors import ConfigError
 from inade.training import TrainingDiverged, train
 from inade.training import loop as loop_module
-from inade.training.checkpoint import load_checkpoint
+from inade.checkpoints.native import load_checkpoint
 
 from .tiny import write_config
 
@@ -20,7 +20,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def generator_weights(run_dir):
-    state = load_checkpoint(os.path.join(run_dir, "checkpoints", "latest.pdckpt"))
+    state = load_checkpoint(os.path.join(run_dir, "checkpoints", "latest.safetensors"))
     return {k: np.asarray(v) for k, v in state["generator"].items()}, state
 
 
@@ -30,7 +30,7 @@ def test_cli_trains_writes_checkpoints_logs_and_refuses_to_redo_a_finished_run(t
     command = [sys.executable, os.path.join(ROOT, "tools", "train.py"), "--config", config]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert sorted(os.listdir(run / "checkpoints")) == ["iter_00000002.pdckpt", "iter_00000004.pdckpt", "latest.pdckpt"]
+    assert sorted(os.listdir(run / "checkpoints")) == ["iter_00000002.safetensors", "iter_00000004.safetensors", "latest.safetensors"]
     assert (run / "config.yaml").exists() and (run / "train.log").read_text().count("\niter ") >= 3
     assert any(name.startswith("vdlrecords") for name in os.listdir(run / "visualdl"))
     _, state = generator_weights(run)
@@ -39,7 +39,7 @@ def test_cli_trains_writes_checkpoints_logs_and_refuses_to_redo_a_finished_run(t
     assert again.returncode == 0 and "already finished 4 iterations" in again.stdout
     fresh = subprocess.run(command + ["--no-resume"], capture_output=True, text=True, timeout=300)
     assert fresh.returncode == 0, fresh.stderr
-    assert (tmp_path / "run-2" / "checkpoints" / "latest.pdckpt").exists()
+    assert (tmp_path / "run-2" / "checkpoints" / "latest.safetensors").exists()
 
 
 def test_cli_reports_config_mistakes_in_one_line(tmp_path):
@@ -132,7 +132,7 @@ def test_two_processes_train_data_parallel_and_end_identical(tmp_path):
     assert rank0[2] == "4"  # 16 samples, batch 2, split over 2 ranks
     assert rank0[0] == rank1[0], "ranks diverged: gradients were not averaged"
     # only rank 0 writes the run folder
-    assert (tmp_path / "run" / "checkpoints" / "latest.pdckpt").exists()
+    assert (tmp_path / "run" / "checkpoints" / "latest.safetensors").exists()
 
 
 def test_length_in_epochs(tmp_path):
