@@ -17,3 +17,10 @@ def run_cli(main, argv=None) -> int:
     except InadeError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+
+
+def add_config_arguments(parser) -> None:
+    """--config and -o/--override, as every tool that reads a training configuration takes them."""
+    parser.add_argument("--config", required=True, help="YAML configuration file")
+    parser.add_argument("-o", "--override", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a configuration value, e.g. -o optim.lr=1e-4 (value parsed as YAML)")
