@@ -7,11 +7,14 @@ report, or (``data.skip_bad_files``) go on without the bad samples.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import functools
 import os
+import signal
 import sys
+import threading
 import time
 
 from ..errors import BadDataFile, DataError, InadeError
@@ -96,6 +99,25 @@ def _progress(total: int):
                 disable=not sys.stderr.isatty())
 
 
+@contextlib.contextmanager
+def _interruptible():
+    """SIGTERM stops the check as Ctrl-C does (KeyboardInterrupt): the workers
+    are ended and the results so far cached, instead of Paddle's handler
+    aborting the process with a report of a fatal error."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def check_dataset(dataset, processes: int | None = None, cache: CheckCache | None = None) -> CheckReport:
     """Check every sample of a file dataset (one with ``files`` and ``check``)."""
     started = time.perf_counter()
@@ -118,7 +140,7 @@ def check_dataset(dataset, processes: int | None = None, cache: CheckCache | Non
     results = pool.map(chunks, 2 * processes, _describe_chunk(dataset)) if pool else map(check, chunks)
     last_save = time.monotonic()
     try:
-        with _progress(len(to_read)) as bar:
+        with _interruptible(), _progress(len(to_read)) as bar:
             for checked in results:
                 for index, problem in checked:
                     if problem:

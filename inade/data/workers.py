@@ -32,8 +32,9 @@ def _serve(function, tasks, results, parent: int) -> None:
         try:
             job = tasks.get(timeout=_POLL_SECONDS * 2)
         except queue.Empty:
-            if os.getppid() != parent:
-                return  # the parent is gone (killed): nobody will collect results
+            if os.getppid() != parent:  # the parent is gone (killed): nobody will read the results,
+                results.cancel_join_thread()  # so do not wait at exit to flush them into a full pipe
+                return
             continue
         if job is None:
             return

@@ -3,8 +3,10 @@ tools/check_data.py and its cache, data.skip_bad_files, and the loader's own
 errors when the check is off: exit 2, one `error:` line naming the file, no
 traceback, no hang, nothing written for a run that never started."""
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -109,3 +111,24 @@ def test_loader_error_ends_training_at_any_worker_count(tmp_path, workers):
     (line,) = error_lines(done)
     assert line.startswith(f"error: {bad[order[0]]}: ")
     assert (tmp_path / "run" / "config.yaml").exists() == (workers == 1)
+
+
+def test_sigterm_stops_training_that_reads_with_worker_processes(tmp_path):
+    """The loop's stop request still works with the loader's workers, which
+    leave signals to it and end with it."""
+    root = str(tmp_path / "data")
+    make_dataset(root, good=4, bad=())
+    config = write_config(tmp_path, tmp_path / "run", data=data_section(root, num_workers=2),
+                          optim={"iterations": 100000}, logging={"image_every": 0, "checkpoint_every": 100000})
+    process = subprocess.Popen([sys.executable, os.path.join(ROOT, "tools", "train.py"), "--config", config],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = tmp_path / "run" / "train.log"
+    deadline = time.monotonic() + TIMEOUT
+    while not (log.exists() and "iter 2 " in log.read_text()):
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=TIMEOUT)
+    assert process.returncode == 0, err
+    assert "Traceback" not in err and "interrupted at iteration" in out
+    assert os.listdir(tmp_path / "run" / "checkpoints")  # the stop request saved a checkpoint
