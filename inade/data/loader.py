@@ -49,7 +49,13 @@ def load_batch(dataset, indices):
             items.append(dataset[index])
         except Exception as error:  # noqa: BLE001 - every error becomes a line naming the files
             return _Failure(item_error_message(dataset, index, error))
-    return collate(items)
+    try:
+        return collate(items)
+    except ValueError as error:  # e.g. preprocess_mode none with photos of different sizes
+        shapes = sorted({"x".join(map(str, item["image"].shape[:0:-1])) for item in items})
+        files = "; ".join(describe_item(dataset, index) for index in indices)
+        return _Failure(f"{files}: these samples cannot form one batch (sizes {', '.join(shapes)}: {error}); "
+                        "give them one size (e.g. data.preprocess_mode: fixed) or use data.batch_size: 1")
 
 
 def _raise_failure(batch):

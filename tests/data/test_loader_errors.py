@@ -49,6 +49,11 @@ class Exploding:
         return len(self.files)
 
     def __getitem__(self, index):
+        if self.how == "sizes":  # items of two sizes cannot be stacked into one batch
+            side = 4 + 4 * index
+            return {"image": np.zeros((3, side, side), np.float32), "label": np.zeros((1, side, side), np.int64),
+                    "instance": np.zeros((1, side, side), np.int64), "instance_ids": np.zeros(1, np.int64),
+                    "instance_classes": np.zeros(1, np.int64), "path": self.files[index][0]}
         if index == 2:
             if self.how == "kill":
                 os.kill(os.getpid(), signal.SIGKILL)
@@ -69,3 +74,9 @@ def test_a_killed_worker_ends_the_iteration():
     with pytest.raises(DataError, match=r"/data/2.png, /labels/2.png.*: a data worker process died "
                                         r"\(killed by signal 9"):
         batches(Exploding("kill"), 1, batch_size=1)
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_samples_of_different_sizes_in_one_batch_are_one_error(workers):
+    with pytest.raises(DataError, match=r"these samples cannot form one batch \(sizes \d+x\d+, \d+x\d+"):
+        batches(Exploding("sizes"), workers, batch_size=2)
