@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import queue
 import signal
 
@@ -39,7 +40,20 @@ def _serve(function, tasks, results, parent: int) -> None:
         if job is None:
             return
         number, task = job
-        results.put((number, function(task)))
+        try:
+            # Pickled here: a result the queue's feeder thread failed to pickle would be
+            # dropped with a traceback, and the parent would wait for it forever.
+            payload = pickle.dumps(function(task), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as error:  # noqa: BLE001 - a bug in function: reported by the parent
+            payload = pickle.dumps(_Crash(f"{type(error).__name__}: {' '.join(str(error).split())}"))
+        results.put((number, payload))
+
+
+class _Crash:
+    """What ``function`` raised instead of returning."""
+
+    def __init__(self, text: str):
+        self.text = text
 
 
 class WorkerPool:
@@ -82,7 +96,9 @@ class WorkerPool:
                     self._check_alive(in_flight, describe)
                     continue
                 done[number] = result
-            result = done.pop(delivered)
+            result = pickle.loads(done.pop(delivered))
+            if isinstance(result, _Crash):
+                raise DataError(f"{describe(in_flight[delivered])}: reading these files failed ({result.text})")
             del in_flight[delivered]
             delivered += 1
             submit()

@@ -80,3 +80,25 @@ def test_a_killed_worker_ends_the_iteration():
 def test_samples_of_different_sizes_in_one_batch_are_one_error(workers):
     with pytest.raises(DataError, match=r"these samples cannot form one batch \(sizes \d+x\d+, \d+x\d+"):
         batches(Exploding("sizes"), workers, batch_size=2)
+
+
+def _double_or_fail(task):
+    if task == 3:
+        raise RuntimeError("no\nluck")
+    if task == 4:
+        return lambda: task  # a result that cannot be pickled back to the parent
+    return 2 * task
+
+
+@pytest.mark.parametrize("bad_task,what", [(3, r"RuntimeError: no luck"), (4, r"Can't pickle")])
+def test_a_worker_function_that_raises_or_returns_the_unpicklable_is_an_error(bad_task, what):
+    from inade.data.workers import WorkerPool
+
+    pool = WorkerPool(_double_or_fail, 2)
+    try:
+        results = pool.map(iter([1, 2, bad_task, 5]), 2, lambda task: f"task {task}")
+        assert next(results) == 2 and next(results) == 4
+        with pytest.raises(DataError, match=rf"^task {bad_task}: reading these files failed \(.*{what}"):
+            next(results)
+    finally:
+        pool.close()
