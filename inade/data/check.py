@@ -145,7 +145,8 @@ def check_dataset(dataset, processes: int | None = None, cache: CheckCache | Non
                 for index, problem in checked:
                     if problem:
                         problems[index] = problem
-                    cache.store(*stamps[index], problem)
+                    if not problem or problem[0] != UNEXPECTED:  # may be passing (memory): try again next time
+                        cache.store(*stamps[index], problem)
                 bar.update(len(checked))
                 if time.monotonic() - last_save > SAVE_EVERY_SECONDS:  # an interrupted check keeps its progress
                     cache.save()
