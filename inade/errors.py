@@ -19,3 +19,13 @@ class DataError(InadeError):
 
 class CheckpointError(InadeError):
     """A checkpoint cannot be read or does not fit the model."""
+
+
+class BadDataFile(DataError):
+    """One data file is unusable: ``path`` names it, ``kind`` says which kind of
+    problem it is (the dataset check counts problems per kind)."""
+
+    def __init__(self, path: str, kind: str, what: str):
+        super().__init__(f"{path}: {what}")
+        self.path = path
+        self.kind = kind

@@ -16,6 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import inade  # noqa: E402,F401
 from inade.cli import run_cli  # noqa: E402
+from inade.data.readers import DEFAULT_MAX_PIXELS  # noqa: E402
 from inade.errors import InadeError  # noqa: E402
 
 
@@ -26,14 +27,19 @@ def segmentation(args):
     predictions = sorted(glob.glob(os.path.join(args.predictions, "*.png")))
     if not predictions:
         raise InadeError(f"no PNG predictions in {args.predictions}")
-    targets = []
+    pairs = []
     for path in predictions:
         stem = os.path.splitext(os.path.basename(path))[0]
         matches = glob.glob(os.path.join(args.labels, stem + ".*"))
         if not matches:
             raise InadeError(f"no label map for prediction {os.path.basename(path)} in {args.labels}")
-        targets.append(read_index_map(matches[0]))
-    scores = segmentation_scores([read_index_map(p) for p in predictions], targets, args.num_classes, args.ignore)
+        prediction = read_index_map(path, "prediction", args.max_pixels)
+        target = read_index_map(matches[0], "label", args.max_pixels)
+        if prediction.shape != target.shape:
+            raise InadeError(f"{path}: {prediction.shape[1]}x{prediction.shape[0]}, but its label map {matches[0]} "
+                             f"is {target.shape[1]}x{target.shape[0]}")
+        pairs.append((prediction, target))
+    scores = segmentation_scores([p for p, _ in pairs], [t for _, t in pairs], args.num_classes, args.ignore)
     print(f"images {len(predictions)}  mIoU {scores['miou']:.4f}  pixel accuracy {scores['pixel_accuracy']:.4f}")
     return scores
 
@@ -75,7 +81,12 @@ def main(argv=None):
     parser.add_argument("--labels", help="folder of ground-truth label maps (same file names)")
     parser.add_argument("--num-classes", type=int)
     parser.add_argument("--ignore", type=int, help="label value to ignore (e.g. 255)")
+    parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
+                        help="refuse prediction and label maps with more pixels than this before decoding them "
+                             "(default %(default)s)")
     args = parser.parse_args(argv)
+    if args.max_pixels < 1:
+        raise InadeError(f"--max-pixels must be positive, got {args.max_pixels}")
 
     if args.predictions:
         if not (args.labels and args.num_classes):

@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import inade  # noqa: E402,F401
 from inade.cli import run_cli  # noqa: E402
+from inade.data.readers import DEFAULT_MAX_PIXELS  # noqa: E402
 from inade.errors import InadeError  # noqa: E402
 
 
@@ -79,21 +80,21 @@ def run(synth, scene, args):
     elif args.copy:
         if not (args.reference and args.reference_label):
             raise InadeError("--copy needs --reference PHOTO and --reference-label (and --reference-instance)")
-        reference = synth.scene(args.reference_label, args.reference_instance)
+        reference = synth.scene(args.reference_label, args.reference_instance, max_pixels=args.max_pixels)
         seeds = [None] if args.mean else [args.seed + k for k in range(args.num)]
-        styles = [synth.copy_style(scene, base, reference, args.reference, _pairs(args.copy), s) for s in seeds]
+        styles = [synth.copy_style(scene, base, reference, args.reference_photo, _pairs(args.copy), s) for s in seeds]
     elif args.resample_noise:
         styles = [synth.resample_image_noise(base, args.seed + k) for k in range(args.num)]
     elif args.copy_image:
         if not args.reference:
             raise InadeError("--copy-image needs --reference PHOTO")
         seeds = [None] if args.mean else [args.seed + k for k in range(args.num)]
-        styles = [synth.copy_image_style(base, args.reference, s) for s in seeds]
+        styles = [synth.copy_image_style(base, args.reference_photo, s) for s in seeds]
     elif args.reconstruct:
         if not args.reference:
             raise InadeError("--reconstruct needs --reference, the photo of this label map")
         seeds = [None] if args.mean else [args.seed + k for k in range(args.num)]
-        styles = [synth.reconstruct(scene, args.reference, base, s, args.refine_steps) for s in seeds]
+        styles = [synth.reconstruct(scene, args.reference_photo, base, s, args.refine_steps) for s in seeds]
     elif args.styles:
         styles = [base]
     else:
@@ -127,18 +128,25 @@ def main(argv=None):
     parser.add_argument("--interpolate", nargs=2, metavar=("A", "B"), help="two style files")
     parser.add_argument("--steps", type=int, default=8, help="images along an interpolation")
     parser.add_argument("--ids", help="with --interpolate: move only these instance ids")
+    parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
+                        help="refuse images with more pixels than this before decoding them (default %(default)s)")
     args = parser.parse_args(argv)
+    if args.max_pixels < 1:
+        raise InadeError(f"--max-pixels must be positive, got {args.max_pixels}")
     if args.num < 1:
         raise InadeError(f"--num must be at least 1, got {args.num}")
     if args.refine_steps and not args.reconstruct:
         raise InadeError("--refine-steps refines a reconstruction: use it with --reconstruct")
 
+    from inade.data.readers import read_rgb
     from inade.synthesis import Synthesizer
     from inade.synthesis.outputs import write_results
 
     synth = Synthesizer.load(args.checkpoint)
+    # read once, within the pixel limit; the operations take the photo as an array
+    args.reference_photo = read_rgb(args.reference, args.max_pixels) if args.reference else None
     for label, instance in _inputs(args.label, args.instance):
-        scene = synth.scene(label, instance)
+        scene = synth.scene(label, instance, max_pixels=args.max_pixels)
         images, styles = run(synth, scene, args)
         written = write_results(args.out, scene, images, styles, args.grid)
         print(f"{scene.name}: wrote {len(images)} image(s) to {args.out}" + (f" ({written[-1]})" if args.grid else ""))

@@ -12,14 +12,12 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import inade  # noqa: E402  (sets thread/MKL environment before paddle loads)
-from inade.cli import run_cli  # noqa: E402
+from inade.cli import add_config_arguments, run_cli  # noqa: E402
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", required=True, help="YAML configuration file")
-    parser.add_argument("-o", "--override", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a configuration value, e.g. -o optim.lr=1e-4 (value parsed as YAML)")
+    add_config_arguments(parser)
     parser.add_argument("--no-resume", action="store_true",
                         help="start over; an existing run folder is left alone and a new sibling folder is used")
     args = parser.parse_args(argv)

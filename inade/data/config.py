@@ -4,6 +4,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal, Optional
 
+from .readers import DEFAULT_MAX_PIXELS
+
 DATASET_TYPES = ("procedural", "folder", "cityscapes", "ade20k", "coco", "celeba", "deepfashion", "facades")
 PREPROCESS_MODES = ("resize_and_crop", "fixed", "scale_width_and_crop", "scale_shortside_and_crop", "none")
 
@@ -34,6 +36,16 @@ class DataConfig:
     num_workers: int = 0
     procedural_samples: int = 2000
     seed: int = 0
+    # Before training, open and check every file of the dataset (in parallel,
+    # cached per file): all problems are reported at once, before a run folder
+    # is made. Off only for a huge dataset you trust: a bad file then ends the
+    # run when the loader reaches it.
+    check_files: bool = True
+    # With check_files: train on the good samples and list the bad ones,
+    # instead of stopping.
+    skip_bad_files: bool = False
+    # Images larger than this are refused before they are decoded (memory).
+    max_image_pixels: int = DEFAULT_MAX_PIXELS
 
     def __post_init__(self):
         if self.crop_size < 16:
@@ -44,6 +56,10 @@ class DataConfig:
             raise ValueError(f"data.max_instances must be positive, got {self.max_instances}")
         if self.num_workers < 0:
             raise ValueError(f"data.num_workers must be 0 or more, got {self.num_workers}")
+        if self.max_image_pixels < 1:
+            raise ValueError(f"data.max_image_pixels must be positive, got {self.max_image_pixels}")
+        if self.skip_bad_files and not self.check_files:
+            raise ValueError("data.skip_bad_files needs data.check_files: true (the check finds the files to skip)")
         if self.aspect_ratio <= 0:
             raise ValueError(f"data.aspect_ratio must be positive, got {self.aspect_ratio}")
         if self.procedural_samples < 1:

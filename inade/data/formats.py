@@ -12,7 +12,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import BadDataFile, DataError
 from .classes import CLASS_NAMES
 from .readers import IMAGE_EXTENSIONS
 
@@ -138,6 +138,9 @@ FORMATS = {
 }
 
 
+LABEL_RANGE = "label value out of range"
+
+
 def map_labels(raw: np.ndarray, label_nc: int, contain_dontcare: bool, dontcare_value, offset: int, path: str):
     """Raw label values -> class ids 0..label_nc-1, don't care -> label_nc."""
     label = raw - offset
@@ -146,13 +149,14 @@ def map_labels(raw: np.ndarray, label_nc: int, contain_dontcare: bool, dontcare_
     if bad.any():
         value = int(raw[bad][0])
         extra = f" and is not the don't-care value {dontcare_value}" if dontcare_value is not None else ""
-        raise DataError(
-            f"{path} has label value {value}, outside the configured label_nc={label_nc}"
+        raise BadDataFile(
+            path, LABEL_RANGE,
+            f"label value {value} is outside the configured label_nc={label_nc}"
             + (f" (values are shifted by {offset})" if offset else "")
-            + extra
+            + extra,
         )
     if contain_dontcare:
         label = np.where(dontcare, label_nc, label)
     elif dontcare.any():
-        raise DataError(f"{path} has don't-care pixels ({dontcare_value}) but data.contain_dontcare is false")
+        raise BadDataFile(path, LABEL_RANGE, f"don't-care pixels ({dontcare_value}) found, but data.contain_dontcare is false")
     return label.astype(np.int64)

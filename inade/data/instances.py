@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import BadDataFile
+
+TOO_MANY_INSTANCES = "more instances than data.max_instances"
 
 
 def instances_from_components(label: np.ndarray) -> np.ndarray:
@@ -35,16 +37,18 @@ def limit_instances(index, ids, classes, areas, max_instances: int, merge: bool,
     if len(ids) <= max_instances:
         return index, ids, classes
     if not merge:
-        raise DataError(
-            f"{path} has {len(ids)} instances, more than data.max_instances={max_instances} "
-            "(raise it, or set data.merge_extra_instances: true to merge the smallest ones per class)"
+        raise BadDataFile(
+            path, TOO_MANY_INSTANCES,
+            f"{len(ids)} instances, more than data.max_instances={max_instances} "
+            "(raise it, or set data.merge_extra_instances: true to merge the smallest ones per class)",
         )
     order = np.argsort(-areas, kind="stable")
     keep = max_instances
     while keep > 0 and keep + len(np.unique(classes[order[keep:]])) > max_instances:
         keep -= 1
     if keep + len(np.unique(classes[order[keep:]])) > max_instances:
-        raise DataError(f"{path}: even merged per class, its instances exceed max_instances={max_instances}")
+        raise BadDataFile(path, TOO_MANY_INSTANCES,
+                          f"even merged per class, its instances exceed data.max_instances={max_instances}")
     target = np.arange(len(ids))
     for cls in np.unique(classes[order[keep:]]):
         members = [i for i in order[keep:] if classes[i] == cls]

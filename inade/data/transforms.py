@@ -43,20 +43,25 @@ def resize_image(image: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.asarray(Image.fromarray(image).resize((width, height), Image.BICUBIC))
 
 
-def plan_transform(height, width, mode, load_size, crop_size, aspect_ratio, flip_allowed, rng: np.random.Generator):
-    """The random choices of one item: resize target, crop corner and size, flip."""
+def resize_and_crop_sizes(height, width, mode, load_size, crop_size, aspect_ratio):
+    """((resized height, width), (crop height, width)): the part of a transform
+    that does not depend on the random draws."""
     new_h, new_w = resized_size(height, width, mode, load_size, crop_size, aspect_ratio)
     if mode in ("fixed", "none"):
-        crop_h, crop_w = new_h, new_w
-    else:
-        crop_h, crop_w = output_size(crop_size, aspect_ratio)
+        return (new_h, new_w), (new_h, new_w)
+    return (new_h, new_w), output_size(crop_size, aspect_ratio)
+
+
+def plan_transform(height, width, mode, load_size, crop_size, aspect_ratio, flip_allowed, rng: np.random.Generator):
+    """The random choices of one item: resize target, crop corner and size, flip."""
+    (new_h, new_w), (crop_h, crop_w) = resize_and_crop_sizes(height, width, mode, load_size, crop_size, aspect_ratio)
     top = int(rng.integers(0, max(0, new_h - crop_h) + 1))
     left = int(rng.integers(0, max(0, new_w - crop_w) + 1))
     flip = bool(flip_allowed and rng.random() < 0.5)
     return (new_h, new_w), (top, left, crop_h, crop_w), flip
 
 
-def _crop_or_pad(array, top, left, crop_h, crop_w, fill):
+def crop_or_pad(array, top, left, crop_h, crop_w, fill):
     out = array[top : top + crop_h, left : left + crop_w]
     if out.shape[:2] != (crop_h, crop_w):  # smaller than the crop: pad bottom/right
         padded = np.full((crop_h, crop_w) + array.shape[2:], fill, dtype=array.dtype)
@@ -68,9 +73,9 @@ def _crop_or_pad(array, top, left, crop_h, crop_w, fill):
 def apply_transform(image, maps, plan, map_fill):
     """image [H, W, 3] uint8; maps: list of [H, W] integer maps (label, raw instances)."""
     (new_h, new_w), (top, left, crop_h, crop_w), flip = plan
-    image = _crop_or_pad(resize_image(image, new_h, new_w), top, left, crop_h, crop_w, 0)
+    image = crop_or_pad(resize_image(image, new_h, new_w), top, left, crop_h, crop_w, 0)
     maps = [
-        _crop_or_pad(resize_nearest_map(m, new_h, new_w), top, left, crop_h, crop_w, fill)
+        crop_or_pad(resize_nearest_map(m, new_h, new_w), top, left, crop_h, crop_w, fill)
         for m, fill in zip(maps, map_fill)
     ]
     if flip:

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..data.formats import FORMATS, map_labels
 from ..data.instances import instances_from_components, number_instances
-from ..data.readers import read_index_map, read_rgb
+from ..data.readers import DEFAULT_MAX_PIXELS, read_index_map, read_rgb
 from ..data.transforms import resize_image, resize_nearest_map
 from ..errors import InadeError
 
@@ -69,20 +69,27 @@ def _label_rules(data_cfg, label_nc, contain_dontcare):
     return fmt.label_offset, dontcare_value if contain_dontcare else None
 
 
-def load_scene(label, instance, size, data_cfg, label_nc, contain_dontcare, class_names, name=None) -> Scene:
+def load_scene(label, instance, size, data_cfg, label_nc, contain_dontcare, class_names, name=None,
+               max_pixels: int = DEFAULT_MAX_PIXELS) -> Scene:
     """label/instance: file paths or integer arrays [H, W]; resized (nearest)
-    to ``size`` (H, W) when they differ, with a warning."""
+    to ``size`` (H, W) when they differ, with a warning. Files larger than
+    ``max_pixels`` are refused before they are decoded."""
     name = name or (os.path.basename(label) if isinstance(label, str) else "label map")
-    raw_label = read_index_map(label, "label") if isinstance(label, str) else np.asarray(label, dtype=np.int64)
+    raw_label = read_index_map(label, "label", max_pixels) if isinstance(label, str) else np.asarray(label, dtype=np.int64)
     offset, dontcare_value = _label_rules(data_cfg, label_nc, contain_dontcare)
-    classes = map_labels(raw_label, label_nc, contain_dontcare, dontcare_value, offset, name)
+    classes = map_labels(raw_label, label_nc, contain_dontcare, dontcare_value, offset,
+                         label if isinstance(label, str) else name)
     if instance is None:
         raw_instance = instances_from_components(classes) if data_cfg.instances_from == "components" else classes.copy()
     else:
-        raw_instance = read_index_map(instance, "instance") if isinstance(instance, str) else np.asarray(instance, dtype=np.int64)
+        if isinstance(instance, str):
+            raw_instance = read_index_map(instance, "instance", max_pixels)
+        else:
+            raw_instance = np.asarray(instance, dtype=np.int64)
         if raw_instance.shape != raw_label.shape:
-            raise InadeError(f"the instance map of {name} is {raw_instance.shape[1]}x{raw_instance.shape[0]}, "
-                             f"its label map {raw_label.shape[1]}x{raw_label.shape[0]}")
+            where = instance if isinstance(instance, str) else f"the instance map of {name}"
+            raise InadeError(f"{where}: {raw_instance.shape[1]}x{raw_instance.shape[0]}, but its label map "
+                             f"{label if isinstance(label, str) else name} is {raw_label.shape[1]}x{raw_label.shape[0]}")
     if classes.shape != tuple(size):
         warnings.warn(f"{name} is {classes.shape[1]}x{classes.shape[0]}; resized (nearest) to the model's "
                       f"{size[1]}x{size[0]}", stacklevel=2)
@@ -92,8 +99,8 @@ def load_scene(label, instance, size, data_cfg, label_nc, contain_dontcare, clas
     return Scene(name, classes, index, ids, instance_classes, class_names)
 
 
-def load_image(image, size) -> np.ndarray:
+def load_image(image, size, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """A photo (path or uint8 [H, W, 3]) -> float32 [3, H, W] in [-1, 1] at ``size``."""
-    array = read_rgb(image) if isinstance(image, str) else np.asarray(image, dtype=np.uint8)
+    array = read_rgb(image, max_pixels) if isinstance(image, str) else np.asarray(image, dtype=np.uint8)
     array = resize_image(array, *size)
     return array.transpose(2, 0, 1).astype(np.float32) / 127.5 - 1.0

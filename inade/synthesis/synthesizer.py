@@ -17,6 +17,7 @@ from ..checkpoints.native import checkpoint_path, load_checkpoint
 from ..config import Config, from_dict
 from ..data.classes import CLASS_NAMES
 from ..data.positional import dataset_positional_maps
+from ..data.readers import DEFAULT_MAX_PIXELS
 from ..data.semantics import instance_onehot, semantic_input
 from ..errors import InadeError
 from ..networks.build import build_encoder, build_generator
@@ -59,9 +60,9 @@ class Synthesizer:
         return cls(generator, encoder, config, classes["label_nc"], classes["contain_dontcare"], names)
 
     # --- inputs ---------------------------------------------------------
-    def scene(self, label, instance=None, name=None) -> Scene:
+    def scene(self, label, instance=None, name=None, max_pixels: int = DEFAULT_MAX_PIXELS) -> Scene:
         return load_scene(label, instance, self.size, self.config.data, self.label_nc, self.contain_dontcare,
-                          self.class_names, name)
+                          self.class_names, name, max_pixels)
 
     def _tensors(self, scene: Scene, batch: int):
         label = paddle.to_tensor(np.repeat(scene.label[None, None], batch, 0))

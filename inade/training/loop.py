@@ -3,6 +3,7 @@ resume. Entry point: ``train(config, resume=True)``."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import os
 import random
@@ -262,6 +263,7 @@ def train(config, resume: bool = True, dataset=None) -> RunResult:
     """Train from ``config`` (a Config); resumes from the run folder's latest
     checkpoint unless ``resume`` is False (then a fresh sibling folder is used)."""
     from ..data import build_dataset
+    from ..data.check import preflight
     from .monitor import TrainingMonitor
 
     distributed.init_if_launched()
@@ -273,6 +275,8 @@ def train(config, resume: bool = True, dataset=None) -> RunResult:
     np.random.seed(config.seed)
     random.seed(config.seed)
     dataset = dataset if dataset is not None else build_dataset(config.data, "train")
+    # Every file checked (or the bad ones dropped) before anything is written.
+    dataset, data_notes = preflight(dataset, config.data)
     training = Training(config, dataset)
     store = CheckpointStore(os.path.join(run_dir, CHECKPOINTS), keep=config.logging.keep_checkpoints)
     leftovers = store.remove_temp_files() if is_main else []
@@ -285,6 +289,10 @@ def train(config, resume: bool = True, dataset=None) -> RunResult:
     total = training.end
     if training.iteration >= total:
         return RunResult(run_dir, training.iteration, "already finished", {})
+    # The first batch is read before the run folder is made: a bad file in it
+    # ends the run with nothing written.
+    batches = training.batches()
+    batches = itertools.chain([next(batches)], batches)
     if is_main:
         os.makedirs(run_dir, exist_ok=True)
         save_config(config, os.path.join(run_dir, CONFIG_NAME))
@@ -294,6 +302,8 @@ def train(config, resume: bool = True, dataset=None) -> RunResult:
     verb = f"resuming at iteration {training.iteration}" if resuming else "starting"
     stages = f"{training.total_iterations} + {training.fit_iterations} encoder-fitting iterations" if training.fit_iterations else f"{total} iterations"
     monitor.message(f"{verb}: {run_dir} ({len(dataset)} samples, {stages})")
+    for note in data_notes:
+        monitor.message(note)
     if leftovers:
         monitor.message(f"removed {len(leftovers)} temp files of interrupted checkpoint saves from {store.folder}")
     stop = _StopRequest()
@@ -303,7 +313,6 @@ def train(config, resume: bool = True, dataset=None) -> RunResult:
     losses, status = {}, "finished"
     log_cfg = config.logging
     try:
-        batches = training.batches()
         while training.iteration < total:
             started = time.perf_counter()
             batch, inputs = next(batches)

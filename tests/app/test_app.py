@@ -187,7 +187,7 @@ def test_painted_maps_and_wrong_uploads_get_readable_messages(server):
     rgb = np.zeros((32, 32, 3), np.uint8)
     rgb[..., 0] = 200
     status, error = post(server, "/api/open", {"label": png_upload("photo.png", rgb)})
-    assert status == 400 and error["error"].startswith("photo.png is a colour (RGB) image")
+    assert status == 400 and error["error"].startswith("photo.png: a colour (RGB) image")
     status, error = post(server, "/api/open", {"label": png_upload("big.png", np.full((32, 32), 9, np.uint8))})
     assert status == 400 and "big.png" in error["error"] and "9" in error["error"]
     status, view = post(server, "/api/open", {"label": png_upload("wide.png", np.ones((16, 48), np.uint8))})
@@ -311,7 +311,7 @@ def test_in_a_real_browser_generate_click_an_instance_and_screenshot(server, tmp
             page.set_input_files("#label-file", str(tmp_path / "photo.png"))
             page.click("#load-upload")
             page.wait_for_selector("#message:not([hidden])", timeout=30000)
-            assert page.inner_text("#message").startswith("photo.png is a colour (RGB) image")
+            assert page.inner_text("#message").startswith("photo.png: a colour (RGB) image")
             np.testing.assert_array_equal(picture(page.get_attribute("#image", "src")), after)
             page.screenshot(path=str(tmp_path / "error.png"))
         finally:

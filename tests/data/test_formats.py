@@ -155,10 +155,10 @@ def test_ade20k_shifts_labels_and_maps_zero_to_dontcare(tmp_path):
     "breakage,message",
     [
         ("missing_label", r"1 image\(s\) in .* have no label map, e.g. 001"),
-        ("corrupt_image", r"cannot read image .*001.jpg"),
-        ("label_out_of_range", r"labels/001.png has label value 7, outside the configured label_nc=3"),
-        ("rgb_label", r"labels/001.png is a colour \(RGB\) image, but label maps must be index maps"),
-        ("size_mismatch", r"labels/001.png is 64x48 but its image .*001.jpg is 32x48"),
+        ("corrupt_image", r"images/001.jpg: not an image file"),
+        ("label_out_of_range", r"labels/001.png: label value 7 is outside the configured label_nc=3"),
+        ("rgb_label", r"labels/001.png: a colour \(RGB\) image, but label maps must be index maps"),
+        ("size_mismatch", r"labels/001.png: 64x48, but its image .*001.jpg is 32x48"),
         ("empty_images", r"no images found in"),
         ("missing_dir", r"image_dir folder not found"),
     ],
@@ -197,7 +197,7 @@ def test_max_instances_error_or_merge(tmp_path):
     save(f"{tmp_path}/instances/a.png", inst.astype(np.uint16))
     base = dict(type="folder", image_dir=f"{tmp_path}/images", label_dir=f"{tmp_path}/labels",
                 instance_dir=f"{tmp_path}/instances", label_nc=2, crop_size=32, preprocess_mode="fixed")
-    with pytest.raises(DataError, match=r"instances/a.png has 8 instances, more than data.max_instances=5"):
+    with pytest.raises(DataError, match=r"instances/a.png: 8 instances, more than data.max_instances=5"):
         build_dataset(DataConfig(**base, max_instances=5), "train")[0]
     item = build_dataset(DataConfig(**base, max_instances=5, merge_extra_instances=True), "train")[0]
     assert len(item["instance_ids"]) <= 5
