@@ -69,8 +69,15 @@ def onednn_kernels(x, weight, bias=None, stride=1, padding=0, dilation=1, groups
     """The oneDNN primitives (onednn.primitives) conv2d would run these
     arguments with, or None where it runs Paddle's kernel."""
     sides = _four_sides(padding)
-    if (sides is None or groups != 1 or x.ndim != 4 or not paddle.in_dynamic_mode() or not x.place.is_cpu_place()
+    if (sides is None or groups != 1 or x.ndim != 4 or weight.ndim != 4 or not paddle.in_dynamic_mode()
+            or not x.place.is_cpu_place() or not weight.place.is_cpu_place()
             or x.dtype != paddle.float32 or weight.dtype != paddle.float32 or cpu_backend() != "onednn"):
+        return None
+    # oneDNN reads the bias through a raw pointer as Cout float32 values in host
+    # memory: anything else is left to Paddle (which converts or refuses it)
+    # rather than read as the wrong bytes.
+    if bias is not None and (bias.dtype != paddle.float32 or not bias.place.is_cpu_place()
+                             or list(bias.shape) != [weight.shape[0]]):
         return None
     if x.shape[1] != weight.shape[1]:
         raise ValueError(f"conv2d: the input has {x.shape[1]} channels, the weight {list(weight.shape)} expects "

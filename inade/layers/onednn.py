@@ -271,6 +271,10 @@ def primitives(geometry: Geometry) -> _Primitives:
 
 
 def _dense(tensor):
+    """``tensor`` with its elements packed in order, as the raw pointers handed
+    to oneDNN assume (a strided view would be read as the wrong elements)."""
+    if tensor is None:
+        return None
     return tensor if tensor.is_contiguous() else tensor.contiguous()
 
 
@@ -279,7 +283,7 @@ def convolve(kernels: _Primitives, x, weight, bias=None):
     where an operand wants a gradient."""
     if not paddle.is_grad_enabled() or (x.stop_gradient and weight.stop_gradient
                                          and (bias is None or bias.stop_gradient)):
-        return kernels.forward(_dense(x), _dense(weight), bias)
+        return kernels.forward(_dense(x), _dense(weight), _dense(bias))
     return _Conv2DFunction.apply(x, weight, bias, kernels)
 
 
@@ -290,7 +294,7 @@ class _Conv2DFunction(PyLayer):
         ctx.kernels = kernels  # kept alive until the backward, even if the cache drops it
         ctx.wants = (not x.stop_gradient, not weight.stop_gradient, bias is not None and not bias.stop_gradient)
         dnnl.forward_begins()
-        return kernels.forward(_dense(x), _dense(weight), bias)
+        return kernels.forward(_dense(x), _dense(weight), _dense(bias))
 
     @staticmethod
     def backward(ctx, grad):

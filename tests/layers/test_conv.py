@@ -178,3 +178,33 @@ def test_tools_refuse_a_wrong_backend_variable_before_doing_anything(monkeypatch
     assert called == []
     assert capsys.readouterr().err == ("error: environment variable INADE_CONV='mkl': expected one of onednn, "
                                        "paddle (or unset: onednn)\n")
+
+
+@needs_onednn
+def test_a_strided_bias_view_gives_paddles_result():
+    paddle.seed(0)
+    x, weight = paddle.randn([2, 5, 9, 9]), paddle.randn([7, 5, 3, 3])
+    bias = paddle.randn([7, 2])[:, 1]  # every other element of a larger tensor
+    assert not bias.is_contiguous()
+    assert onednn_kernels(x, weight, bias, padding=1) is not None
+    upstream = paddle.randn([2, 7, 9, 9])
+    ours = _run(conv2d, x, weight, bias, upstream, padding=1)
+    reference = _run(F.conv2d, x, weight, bias, upstream, padding=1)
+    for a, b in zip(ours, reference):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+    with paddle.no_grad():
+        np.testing.assert_allclose(conv2d(x, weight, bias, padding=1).numpy(), reference[0], rtol=1e-4, atol=1e-4)
+
+
+@needs_onednn
+def test_operands_onednn_cannot_read_go_to_paddle():
+    x, weight = paddle.randn([1, 3, 8, 8]), paddle.randn([4, 3, 3, 3])
+    assert onednn_kernels(x, weight, paddle.randn([4])) is not None
+    for bias in (paddle.randn([4]).astype("float64"), paddle.randn([5]), paddle.randn([4, 1])):
+        assert onednn_kernels(x, weight, bias) is None, (bias.dtype, bias.shape)
+    assert onednn_kernels(x, paddle.randn([4, 3, 3]), None) is None
+    # Paddle promotes a float64 bias; conv2d gives the same, not float32 bytes read as float64
+    bias64 = paddle.randn([4]).astype("float64")
+    ours, expected = conv2d(x, weight, bias64), F.conv2d(x, weight, bias64)
+    assert ours.dtype == expected.dtype
+    np.testing.assert_allclose(ours.numpy(), expected.numpy(), rtol=1e-6, atol=1e-6)
