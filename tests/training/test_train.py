@@ -42,13 +42,25 @@ def test_cli_trains_writes_checkpoints_logs_and_refuses_to_redo_a_finished_run(t
     assert (tmp_path / "run-2" / "checkpoints" / "latest.safetensors").exists()
 
 
-def test_cli_reports_config_mistakes_in_one_line(tmp_path):
-    config = write_config(tmp_path, tmp_path / "run", model={"ngff": 4})
-    done = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "train.py"), "--config", config],
+@pytest.mark.parametrize("override, message", [
+    ("model.ngff=4", "error: unknown configuration key 'model.ngff'; did you mean 'model.ngf'?"),
+    ("optim.lr=-1", "error: optim: optim.lr must be positive, got -1.0"),
+    ("loss.lambda_kld=.nan", "error: loss.lambda_kld: expected a finite number, got nan"),
+    ("data.seed=-5", "error: data: data.seed must be between 0 and 2**32 - 1, got -5"),
+    ("output_dir=FILE", "is a file, not a folder; choose a folder for the run"),
+    ("output_dir=FILE/run", "cannot be made:"),
+])
+def test_cli_reports_config_mistakes_in_one_line_and_writes_nothing(tmp_path, override, message):
+    config = write_config(tmp_path, tmp_path / "run")
+    (tmp_path / "notes.txt").write_text("precious")
+    override = override.replace("FILE", str(tmp_path / "notes.txt"))
+    done = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "train.py"), "--config", config, "-o", override],
                           capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2
-    assert "error: unknown configuration key 'model.ngff'; did you mean 'model.ngf'?" in done.stderr
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert "Traceback" not in done.stderr
+    assert sorted(os.listdir(tmp_path)) == ["notes.txt", "tiny.yaml"]
+    assert (tmp_path / "notes.txt").read_text() == "precious"
 
 
 def test_resumed_run_reproduces_the_uninterrupted_one_exactly(tmp_path):
