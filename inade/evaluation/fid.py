@@ -7,7 +7,8 @@ import os
 import numpy as np
 
 from ..atomic import atomic_write_bytes
-from ..errors import InadeError
+from ..checkpoints.numpy_files import read_npy, read_npz
+from ..errors import CheckpointError, InadeError
 from ..metrics.distances import frechet_distance, kernel_inception_distance
 
 
@@ -22,19 +23,20 @@ def save_statistics(path: str, mu: np.ndarray, sigma: np.ndarray) -> None:
 
 
 def load_statistics(path: str) -> tuple[np.ndarray, np.ndarray]:
-    """A cached ``.npz`` (mu, sigma), or a folder with the authors' m.npy and s.npy."""
+    """A cached ``.npz`` (mu, sigma), or a folder with the authors' m.npy and s.npy,
+    read without pickle and with every declared size checked against the file."""
     if os.path.isdir(path):
         m, s = os.path.join(path, "m.npy"), os.path.join(path, "s.npy")
         if not (os.path.isfile(m) and os.path.isfile(s)):
             raise InadeError(f"{path} holds no m.npy and s.npy reference statistics")
-        return np.load(m), np.load(s)
-    try:
-        data = np.load(path, allow_pickle=False)
-        if not hasattr(data, "files"):
-            raise ValueError("expected an .npz with mu and sigma")
-        return data["mu"], data["sigma"]
-    except (OSError, KeyError, ValueError) as error:
-        raise InadeError(f"cannot read FID statistics {path}: {error}") from None
+        mu, sigma = read_npy(m), read_npy(s)
+    else:
+        arrays = read_npz(path, ("mu", "sigma"))
+        mu, sigma = arrays["mu"], arrays["sigma"]
+    if mu.ndim != 1 or sigma.shape != (len(mu), len(mu)):
+        raise CheckpointError(f"{path}: FID statistics need a mean [D] and a covariance [D, D], "
+                         f"got {list(mu.shape)} and {list(sigma.shape)}")
+    return mu, sigma
 
 
 def fid_and_kid(fake_features: np.ndarray, real_features: np.ndarray) -> dict:
