@@ -1,6 +1,8 @@
-"""Shared plumbing of the command-line tools: user mistakes become one line."""
+"""The `inade` command and the plumbing its subcommands share: user mistakes
+become one line, and the process settings Paddle reads at import are made first."""
 from __future__ import annotations
 
+import importlib
 import sys
 
 from .errors import InadeError
@@ -28,3 +30,56 @@ def add_config_arguments(parser) -> None:
     parser.add_argument("--config", required=True, help="YAML configuration file")
     parser.add_argument("-o", "--override", action="append", default=[], metavar="KEY=VALUE",
                         help="override a configuration value, e.g. -o optim.lr=1e-4 (value parsed as YAML)")
+
+
+# subcommand: (module that has main(argv), what it does)
+COMMANDS = {
+    "train": ("inade.commands.train", "train a model from a YAML configuration (resumes a run)"),
+    "sample": ("inade.commands.sample", "draw images from label maps, redraw or copy instance styles"),
+    "evaluate": ("inade.commands.evaluate", "score a model: diversity, consistency, FID/KID, mIoU"),
+    "convert": ("inade.commands.convert", "turn the authors' PyTorch checkpoints into a run folder"),
+    "export": ("inade.commands.export", "export a model for Paddle Inference"),
+    "check-data": ("inade.commands.check_data", "check every file of a configuration's dataset"),
+    "app": ("inade.commands.app", "open the interactive web page"),
+    "benchmark": ("inade.benchmark.cli", "measure speed, FLOPs and memory"),
+    "export-procedural": ("inade.commands.export_procedural", "write procedural samples as image files"),
+    "merge-celeba-masks": ("inade.commands.merge_celeba_masks", "merge CelebAMask-HQ part masks into label maps"),
+    "upgrade-checkpoint": ("inade.commands.upgrade_checkpoint", "rewrite an old .pdckpt checkpoint as .safetensors"),
+}
+
+
+def run_command(name: str, argv=None) -> int:
+    """Run subcommand ``name`` with ``argv`` (default: the process's arguments)."""
+    from .runtime import configure_cpu_environment
+
+    # before the command's first `import paddle`: threads and MKL are read when it loads
+    configure_cpu_environment()
+    module = importlib.import_module(COMMANDS[name][0])
+    return run_cli(module.main, sys.argv[1:] if argv is None else argv)
+
+
+def _usage() -> str:
+    width = max(len(name) for name in COMMANDS)
+    lines = [f"  {name:{width}}  {summary}" for name, (_, summary) in COMMANDS.items()]
+    return "usage: inade COMMAND [options]   (inade COMMAND --help for its options)\n\ncommands:\n" + "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    """The `inade` console command: ``inade COMMAND [options]``."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(_usage())
+        return 0 if argv else 2
+    if argv[0] in ("-V", "--version"):
+        from . import __version__
+
+        print(f"inade {__version__}")
+        return 0
+    if argv[0] not in COMMANDS:
+        import difflib
+
+        close = difflib.get_close_matches(argv[0], COMMANDS, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else f"; one of: {', '.join(COMMANDS)}"
+        print(f"error: unknown command '{argv[0]}'{hint}", file=sys.stderr)
+        return 2
+    return run_command(argv[0], argv[1:])

@@ -1,33 +1,10 @@
 """Write procedural samples in the generic folder layout (images/, labels/, instances/).
 
-    python tools/export_procedural.py OUT_DIR --num 100 [--size 64] [--seed 0]
-
-OUT_DIR must be new, empty, or an earlier export (which is replaced whole).
+The same as `inade export-procedural` (see `inade export-procedural --help`).
 """
-import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import inade  # noqa: E402,F401
-from inade.cli import run_cli  # noqa: E402
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("out_dir", help="new or empty folder, or an earlier export")
-    parser.add_argument("--num", type=int, default=100, help="number of samples (items 0..num-1)")
-    parser.add_argument("--size", type=int, default=64, help="image side in pixels")
-    parser.add_argument("--seed", type=int, default=0, help="the scene stream, as data.seed in training")
-    args = parser.parse_args(argv)
-    from inade.data.procedural import export_procedural
-
-    written = export_procedural(args.out_dir, args.num, args.size, args.seed)
-    print(f"wrote {args.num} procedural samples ({args.size}x{args.size}, seed {args.seed}) to {written} "
-          "(images/, labels/, instances/)")
-    return 0
-
+from inade.cli import run_command
 
 if __name__ == "__main__":
-    sys.exit(run_cli(main))
+    sys.exit(run_command("export-procedural"))

@@ -1,27 +1,10 @@
 """Merge CelebAMask-HQ per-part masks into label maps (one PNG per image).
 
-    python tools/merge_celeba_masks.py CelebAMask-HQ/CelebAMask-HQ-mask-anno datasets/celeba/train_label
+The same as `inade merge-celeba-masks` (see `inade merge-celeba-masks --help`).
 """
-import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from inade.cli import run_cli  # noqa: E402
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("anno_dir", help="CelebAMask-HQ-mask-anno folder (numbered subfolders of part masks)")
-    parser.add_argument("out_dir", help="new or empty folder for the merged label maps")
-    args = parser.parse_args(argv)
-    from inade.data.celeba_merge import merge_celeba_masks
-
-    count = merge_celeba_masks(args.anno_dir, args.out_dir)
-    print(f"wrote {count} label maps to {args.out_dir}")
-    return 0
-
+from inade.cli import run_command
 
 if __name__ == "__main__":
-    sys.exit(run_cli(main))
+    sys.exit(run_command("merge-celeba-masks"))

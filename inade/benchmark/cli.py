@@ -1,4 +1,4 @@
-"""Command line of the benchmark (tools/benchmark.py, python -m inade.benchmark)."""
+"""Command line of the benchmark (`inade benchmark`, python -m inade.benchmark)."""
 from __future__ import annotations
 
 import argparse
@@ -14,11 +14,11 @@ from .measure import benchmark, measure_setting, scaling
 
 DESCRIPTION = """Measure training and sampling speed, FLOPs and peak memory.
 
-    python tools/benchmark.py --config paper cpu --out bench.json
-    python tools/benchmark.py --config paper --compare before.json --out after.json
-    python tools/benchmark.py --compare before.json after.json     # two files, nothing measured
-    python tools/benchmark.py --scaling --out scaling.json         # + scaling.png beside it
-    INADE_CONV=paddle python tools/benchmark.py --config paper --out paddle.json  # Paddle's own CPU convolutions
+    inade benchmark --config paper cpu --out bench.json
+    inade benchmark --config paper --compare before.json --out after.json
+    inade benchmark --compare before.json after.json     # two files, nothing measured
+    inade benchmark --scaling --out scaling.json         # + scaling.png beside it
+    INADE_CONV=paddle inade benchmark --config paper --out paddle.json  # Paddle's own CPU convolutions
 
 settings:
 """ + "\n".join(f"    {name:6} {named.description}" for name, named in CONFIGURATIONS.items())
@@ -46,7 +46,7 @@ def _progress(message: str) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="inade benchmark", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", nargs="+", metavar="NAME",
                         help=f"settings to measure (default: paper cpu); one of {', '.join(CONFIGURATIONS)}")
     parser.add_argument("-o", "--override", action="append", default=[], metavar="KEY=VALUE",

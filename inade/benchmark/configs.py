@@ -13,8 +13,8 @@ import paddle
 from ..config import Config, apply_override, from_dict, read_yaml
 from ..data.semantics import instance_onehot, semantic_input
 from ..errors import ConfigError, InadeError
+from ..resources import config_path
 
-REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # The paper's Cityscapes-like setting at 256x256 (35 labels + the edge channel,
 # ngf 64, noise_nc 64, batch 1). Written out here rather than read from
@@ -34,7 +34,7 @@ TINY = {
 
 def _procedural_default() -> dict:
     # The repository's default: it is the point to follow that file as it changes.
-    return read_yaml(os.path.join(REPOSITORY, "configs", "procedural.yaml"))
+    return read_yaml(config_path("procedural"))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -23,12 +23,13 @@ from ..errors import InadeError
 from ..networks.build import build_encoder, build_generator
 from ..networks.noise import remap_noise
 from ..networks.spectral import fold_spectral_norm
+from ..resources import model_path
 from .scene import Scene, load_image, load_scene
 from .styles import Styles
 
 
 # The model trained on the built-in procedural data, shipped with the repository.
-DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "models", "procedural")
+DEFAULT_MODEL = model_path("procedural")
 class Synthesizer:
     def __init__(self, generator, encoder, config: Config, label_nc: int, contain_dontcare: bool, class_names=None):
         self.generator = generator.eval()

@@ -1,0 +1,7 @@
+"""``python -m inade COMMAND ...``: the same as the `inade` command."""
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""Evaluate a model.
+
+Procedural data (no weights needed: the oracle reads classes and instance styles back):
+    inade evaluate --procedural                  # the shipped model (models/procedural)
+    inade evaluate --checkpoint runs/procedural --procedural --out eval/procedural
+
+Semantic consistency from an external segmenter's predictions (one PNG of class ids per image):
+    inade evaluate --predictions PRED_DIR --labels LABEL_DIR --num-classes 35 [--ignore 255]
+"""
+import argparse
+import glob
+import os
+
+from ..data.readers import DEFAULT_MAX_PIXELS
+from ..errors import InadeError
+
+
+def segmentation(args):
+    from ..data.readers import read_index_map
+    from ..metrics import segmentation_scores
+
+    predictions = sorted(glob.glob(os.path.join(args.predictions, "*.png")))
+    if not predictions:
+        raise InadeError(f"no PNG predictions in {args.predictions}")
+    pairs = []
+    for path in predictions:
+        stem = os.path.splitext(os.path.basename(path))[0]
+        matches = glob.glob(os.path.join(args.labels, stem + ".*"))
+        if not matches:
+            raise InadeError(f"no label map for prediction {os.path.basename(path)} in {args.labels}")
+        prediction = read_index_map(path, "prediction", args.max_pixels)
+        target = read_index_map(matches[0], "label", args.max_pixels)
+        if prediction.shape != target.shape:
+            raise InadeError(f"{path}: {prediction.shape[1]}x{prediction.shape[0]}, but its label map {matches[0]} "
+                             f"is {target.shape[1]}x{target.shape[0]}")
+        pairs.append((prediction, target))
+    scores = segmentation_scores([p for p, _ in pairs], [t for _, t in pairs], args.num_classes, args.ignore)
+    print(f"images {len(predictions)}  mIoU {scores['miou']:.4f}  pixel accuracy {scores['pixel_accuracy']:.4f}")
+    return scores
+
+
+def compare(synths, args, inception):
+    from ..data.procedural import ProceduralDataset
+    from ..evaluation import evaluate_procedural
+    from ..evaluation.report import comparison_figure, comparison_table, save_json
+
+    sizes = {name: synth.size for name, synth in synths.items()}
+    if len(set(sizes.values())) > 1:
+        raise InadeError(f"models to compare must have one image size, got {sizes}")
+    results = {name: evaluate_procedural(synth, args.layouts, args.samples, args.seed, inception, args.refine_steps)
+               for name, synth in synths.items()}
+    print(comparison_table(results))
+    if args.out:
+        save_json(results, os.path.join(args.out, "comparison.json"))
+        size = next(iter(synths.values())).size[1]
+        comparison_figure(synths, ProceduralDataset(size=size, num_samples=4, seed=args.seed),
+                          os.path.join(args.out, "comparison.png"), samples=3)
+        print(f"wrote {args.out}/comparison.json and {args.out}/comparison.png")
+    return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="inade evaluate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", nargs="+", metavar="[NAME=]PATH",
+                        help="run folder or checkpoint file; several (optionally named) for a side-by-side "
+                             "comparison (default with --procedural: the shipped model)")
+    parser.add_argument("--procedural", action="store_true", help="oracle metrics on the procedural dataset")
+    parser.add_argument("--layouts", type=int, default=12, help="label maps to evaluate")
+    parser.add_argument("--samples", type=int, default=4, help="images per label map")
+    parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument("--refine-steps", type=int, default=0,
+                        help="also report the reconstruction error after this many refinement steps of the codes (e.g. 150)")
+    parser.add_argument("--out", help="folder for metrics.json and samples.png")
+    parser.add_argument("--inception-weights", help="FID Inception weights (pytorch-fid's pt_inception-*.pth or .pdparams): adds FID and KID")
+    parser.add_argument("--predictions", help="folder of predicted label maps")
+    parser.add_argument("--labels", help="folder of ground-truth label maps (same file names)")
+    parser.add_argument("--num-classes", type=int)
+    parser.add_argument("--ignore", type=int, help="label value to ignore (e.g. 255)")
+    parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
+                        help="refuse prediction and label maps with more pixels than this before decoding them "
+                             "(default %(default)s)")
+    args = parser.parse_args(argv)
+    if args.max_pixels < 1:
+        raise InadeError(f"--max-pixels must be positive, got {args.max_pixels}")
+
+    if args.predictions:
+        if not (args.labels and args.num_classes):
+            raise InadeError("--predictions needs --labels and --num-classes")
+        scores = segmentation(args)
+        if args.out:
+            from ..evaluation.report import save_json
+
+            save_json(scores, os.path.join(args.out, "segmentation.json"))
+        return 0
+    if not args.procedural:
+        raise InadeError("give --procedural (with --checkpoint, or the shipped model is evaluated), "
+                         "or --predictions with --labels")
+    from ..data.procedural import ProceduralDataset
+    from ..evaluation import evaluate_procedural
+    from ..evaluation.report import sample_figure, save_json, table
+    from ..synthesis import Synthesizer
+    from ..synthesis.synthesizer import DEFAULT_MODEL
+
+    checkpoints = args.checkpoint
+    if not checkpoints:
+        print(f"evaluating the shipped model ({os.path.relpath(DEFAULT_MODEL)})")
+        checkpoints = [DEFAULT_MODEL]
+    synths = {}
+    for entry in checkpoints:
+        name, _, path = entry.rpartition("=") if "=" in entry and not os.path.exists(entry) else ("", "", entry)
+        synths[name or os.path.basename(os.path.normpath(path))] = synth = Synthesizer.load(path)
+        if synth.config.data.type != "procedural":
+            raise InadeError(f"--procedural needs a model of the procedural data, {path} is of {synth.config.data.type!r}")
+    inception = None
+    if args.inception_weights:
+        from ..metrics.inception import load_fid_inception
+
+        inception = load_fid_inception(args.inception_weights)
+    if len(synths) > 1:
+        return compare(synths, args, inception)
+    result = evaluate_procedural(synth, args.layouts, args.samples, args.seed, inception, args.refine_steps)
+    print(table(result))
+    if args.out:
+        save_json(result, os.path.join(args.out, "metrics.json"))
+        dataset = ProceduralDataset(size=synth.size[1], num_samples=4, seed=args.seed)
+        sample_figure(synth, dataset, os.path.join(args.out, "samples.png"))
+        print(f"wrote {args.out}/metrics.json and {args.out}/samples.png")
+    return 0
