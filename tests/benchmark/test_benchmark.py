@@ -10,10 +10,12 @@ import yaml
 
 from inade.benchmark import count_flops, count_training_flops
 from inade.benchmark import measure as measure_module
-from inade.benchmark.configs import REPOSITORY, resolve, synthetic_inputs
+from inade.benchmark.configs import resolve, synthetic_inputs
+from inade.resources import config_path
 from inade.benchmark.report import compare, scaling_figure, scaling_table
 from inade.errors import InadeError
 
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOOL = os.path.join(REPOSITORY, "tools", "benchmark.py")
 
 
@@ -125,7 +127,7 @@ def test_synthetic_layouts_have_exactly_the_instances_asked_for():
 def test_settings_are_training_configurations():
     paper = resolve("paper").config
     assert (paper.data.crop_size, paper.data.batch_size, paper.model.ngf, paper.model.noise_nc) == (256, 1, 64, 64)
-    with open(os.path.join(REPOSITORY, "configs", "procedural.yaml")) as f:
+    with open(config_path("procedural")) as f:
         default = yaml.safe_load(f)
     cpu = resolve("cpu").config
     assert (cpu.model.ngf, cpu.data.batch_size) == (default["model"]["ngf"], default["data"]["batch_size"])
