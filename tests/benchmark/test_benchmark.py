@@ -10,15 +10,16 @@ import yaml
 
 from inade.benchmark import count_flops, count_training_flops
 from inade.benchmark import measure as measure_module
-from inade.benchmark.configs import REPOSITORY, resolve, synthetic_inputs
+from inade.benchmark.configs import resolve, synthetic_inputs
 from inade.benchmark.report import compare, scaling_figure, scaling_table
 from inade.errors import InadeError
+from inade.resources import config_path
 
-TOOL = os.path.join(REPOSITORY, "tools", "benchmark.py")
+BENCHMARK = [sys.executable, "-m", "inade", "benchmark"]
 
 
 def _tool(*args, cwd=None):
-    return subprocess.run([sys.executable, TOOL, *args], capture_output=True, text=True, timeout=600, cwd=cwd)
+    return subprocess.run([*BENCHMARK, *args], capture_output=True, text=True, timeout=600, cwd=cwd)
 
 
 def test_flops_of_a_convolution_and_a_linear_layer_by_hand():
@@ -125,7 +126,7 @@ def test_synthetic_layouts_have_exactly_the_instances_asked_for():
 def test_settings_are_training_configurations():
     paper = resolve("paper").config
     assert (paper.data.crop_size, paper.data.batch_size, paper.model.ngf, paper.model.noise_nc) == (256, 1, 64, 64)
-    with open(os.path.join(REPOSITORY, "configs", "procedural.yaml")) as f:
+    with open(config_path("procedural")) as f:
         default = yaml.safe_load(f)
     cpu = resolve("cpu").config
     assert (cpu.model.ngf, cpu.data.batch_size) == (default["model"]["ngf"], default["data"]["batch_size"])
