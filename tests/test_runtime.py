@@ -52,3 +52,10 @@ def test_child_processes_inherit_the_choice_without_the_warning():
     done = _run(parent, _without_thread_settings())
     assert done.returncode == 0 and done.stdout.strip() == str(available_cores())
     assert "OMP_NUM_THREADS" not in done.stderr
+
+
+def test_the_top_level_api_loads_paddle_only_when_it_is_used():
+    code = "import sys, inade; assert 'paddle' not in sys.modules; from inade import Synthesizer; print(Synthesizer.__module__, 'paddle' in sys.modules)"
+    done = _run(code, dict(os.environ))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["inade.synthesis.synthesizer", "True"]
