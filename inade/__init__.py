@@ -1,19 +1,24 @@
-"""INADE: diverse semantic image synthesis with instance-adaptive normalization, in PaddlePaddle."""
-import warnings
+"""INADE: diverse semantic image synthesis with instance-adaptive normalization, in PaddlePaddle.
 
-from .runtime import configure_cpu_environment as _configure_cpu_environment
-from .runtime import import_paddle_quietly as _import_paddle_quietly
-from .runtime import threads_are_ours as _threads_are_ours
+Importing the package changes nothing in the process (environment, warning
+filters, streams). The `inade` command sets the CPU threads and MKL dispatch
+before Paddle loads; a program of your own does the same with
+``inade.runtime.prepare_process()`` before its first ``import paddle``."""
+import importlib
 
 __version__ = "0.1.0"
 
-# Paddle warns on every import about a C++ extension compiler cache that this
-# library never uses.
-warnings.filterwarnings("ignore", message="No ccache found")
-# Paddle's BatchNorm repeats this on every training forward; it describes its default.
-warnings.filterwarnings("ignore", message="When training, we now always track global mean and variance")
+# Names of the API offered at the top level, imported on first use: importing
+# Paddle changes the process (it sets OMP_NUM_THREADS, LD_LIBRARY_PATH and
+# warning filters), which `import inade` must not do.
+_LAZY = {"Synthesizer": "inade.synthesis"}
 
-# Must run before the first `import paddle` anywhere in the process (after the filters above).
-_configure_cpu_environment()
-if _threads_are_ours():
-    _import_paddle_quietly()
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'inade' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY))

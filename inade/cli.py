@@ -50,10 +50,10 @@ COMMANDS = {
 
 def run_command(name: str, argv=None) -> int:
     """Run subcommand ``name`` with ``argv`` (default: the process's arguments)."""
-    from .runtime import configure_cpu_environment
+    from .runtime import prepare_process
 
     # before the command's first `import paddle`: threads and MKL are read when it loads
-    configure_cpu_environment()
+    prepare_process()
     module = importlib.import_module(COMMANDS[name][0])
     return run_cli(module.main, sys.argv[1:] if argv is None else argv)
 

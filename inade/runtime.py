@@ -38,8 +38,8 @@ def configure_cpu_environment() -> dict:
     """Set thread count and MKL dispatch for this process if the user has not.
 
     Returns the variables it set. Has no effect on a paddle that is already
-    imported (the values are read when its libraries load), so callers import
-    this module first; `import inade` does.
+    imported (the values are read when its libraries load), so entry points
+    call it (through prepare_process) before anything imports paddle.
     """
     applied = {}
     if "paddle" in sys.modules:
@@ -72,3 +72,25 @@ def import_paddle_quietly() -> None:
     for line in captured.getvalue().splitlines():
         if not line.startswith(_PADDLE_THREAD_WARNING):
             print(line, file=sys.stderr)
+
+
+# Paddle warns on every import about a C++ extension compiler cache that inade
+# never uses, and its BatchNorm repeats the second on every training forward,
+# describing its own default.
+_PADDLE_NOISE = ("No ccache found", "When training, we now always track global mean and variance")
+
+
+def prepare_process() -> dict:
+    """What an entry point (the `inade` command, a script, a notebook) does first:
+    threads and MKL as configure_cpu_environment sets them, Paddle's two
+    warnings that say nothing about the user's work filtered out, and paddle
+    imported without its complaint about a thread count inade chose.
+    Returns the environment variables it set."""
+    import warnings
+
+    applied = configure_cpu_environment()
+    for message in _PADDLE_NOISE:
+        warnings.filterwarnings("ignore", message=message)
+    if threads_are_ours():
+        import_paddle_quietly()
+    return applied

@@ -1,9 +1,7 @@
-"""python -m inade.benchmark: see tools/benchmark.py."""
+"""python -m inade.benchmark: the same as `inade benchmark` (the measurements' subprocesses run this)."""
 import sys
 
-from .cli import main
+from ..cli import run_command
 
 if __name__ == "__main__":
-    from ..cli import run_cli
-
-    sys.exit(run_cli(main))
+    sys.exit(run_command("benchmark"))

@@ -7,7 +7,6 @@ import copy
 
 import datetime
 import json
-import os
 import subprocess
 import sys
 
@@ -158,9 +157,7 @@ def measure_in_subprocess(spec, runs: int, warmup: int, train_only: bool = False
     spec_text = json.dumps(spec)
     command = [sys.executable, "-m", "inade.benchmark", "--single", spec_text, "--runs", str(runs),
                "--warmup", str(warmup)] + (["--train-only"] if train_only else [])
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
-    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         lines = done.stderr.strip().splitlines()
         # a user mistake is one "error: ..." line; a crash keeps its traceback's end

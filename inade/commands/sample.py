@@ -20,6 +20,7 @@ import os
 
 from ..data.readers import DEFAULT_MAX_PIXELS
 from ..errors import InadeError
+from ..resources import example_maps
 
 
 def _ids(text):
@@ -100,7 +101,7 @@ def run(synth, scene, args):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="inade sample", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", default=None, help="run folder or checkpoint file (default: the shipped procedural model)")
-    parser.add_argument("--label", required=True, help="label map, or a folder of them")
+    parser.add_argument("--label", help="label map, or a folder of them (default: the shipped model's example map)")
     parser.add_argument("--instance", help="instance map (or folder); without it each class region is one instance")
     parser.add_argument("--num", type=int, default=4, help="images per label map")
     parser.add_argument("--seed", type=int, default=0)
@@ -132,6 +133,10 @@ def main(argv=None):
         raise InadeError(f"--num must be at least 1, got {args.num}")
     if args.refine_steps and not args.reconstruct:
         raise InadeError("--refine-steps refines a reconstruction: use it with --reconstruct")
+    if args.label is None:  # the shipped model's own example, so that a first run needs no file
+        if args.checkpoint or args.instance:
+            raise InadeError("--label is needed with --checkpoint or --instance (the example map is the shipped model's)")
+        args.label, args.instance, _ = example_maps()
 
     from ..data.readers import read_rgb
     from ..synthesis import Synthesizer

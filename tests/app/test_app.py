@@ -21,7 +21,6 @@ from inade.training import train
 
 from ..training.tiny import write_config
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CHROMIUM = "/usr/bin/chromium"
 
 
@@ -239,9 +238,8 @@ def test_painted_class_ids_become_the_datasets_raw_values(app):
 def test_the_command_line_serves_on_a_free_port_and_reports_a_busy_one(app):
     import socket
 
-    tool = os.path.join(ROOT, "tools", "app.py")
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    process = subprocess.Popen([sys.executable, tool, "--checkpoint", app[2], "--port", "0"],
+    process = subprocess.Popen([sys.executable, "-m", "inade", "app", "--checkpoint", app[2], "--port", "0"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         line = process.stdout.readline()
@@ -258,7 +256,7 @@ def test_the_command_line_serves_on_a_free_port_and_reports_a_busy_one(app):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        done = subprocess.run([sys.executable, tool, "--checkpoint", app[2], "--port", str(port)],
+        done = subprocess.run([sys.executable, "-m", "inade", "app", "--checkpoint", app[2], "--port", str(port)],
                               capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "try another --port" in done.stderr

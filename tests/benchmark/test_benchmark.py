@@ -11,16 +11,15 @@ import yaml
 from inade.benchmark import count_flops, count_training_flops
 from inade.benchmark import measure as measure_module
 from inade.benchmark.configs import resolve, synthetic_inputs
-from inade.resources import config_path
 from inade.benchmark.report import compare, scaling_figure, scaling_table
 from inade.errors import InadeError
+from inade.resources import config_path
 
-REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TOOL = os.path.join(REPOSITORY, "tools", "benchmark.py")
+BENCHMARK = [sys.executable, "-m", "inade", "benchmark"]
 
 
 def _tool(*args, cwd=None):
-    return subprocess.run([sys.executable, TOOL, *args], capture_output=True, text=True, timeout=600, cwd=cwd)
+    return subprocess.run([*BENCHMARK, *args], capture_output=True, text=True, timeout=600, cwd=cwd)
 
 
 def test_flops_of_a_convolution_and_a_linear_layer_by_hand():

@@ -10,9 +10,9 @@ from inade.config import Config, from_dict
 from inade.networks.build import build_discriminator, build_encoder, build_generator
 from inade.networks.noise import remap_noise
 from inade.checkpoints.native import load_checkpoint
+from inade.resources import config_path
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TOOL = os.path.join(ROOT, "tools", "convert.py")
+CONVERT = [sys.executable, "-m", "inade", "convert"]
 INADE_TINY = ["-o", "data.label_nc=6", "-o", "model.ngf=8", "-o", "model.ndf=16", "-o", "model.noise_nc=16",
               "-o", "data.crop_size=64"]
 SPADE_TINY = ["--norm-mode", "spade", "-o", "data.label_nc=6", "-o", "model.ngf=4", "-o", "model.ndf=8",
@@ -20,7 +20,7 @@ SPADE_TINY = ["--norm-mode", "spade", "-o", "data.label_nc=6", "-o", "model.ngf=
 
 
 def convert(source, out, *extra):
-    return subprocess.run([sys.executable, TOOL, "--from", source, "--dataset", "custom", "--out", str(out), *extra],
+    return subprocess.run([*CONVERT, "--from", source, "--dataset", "custom", "--out", str(out), *extra],
                           capture_output=True, text=True, timeout=300)
 
 
@@ -61,7 +61,7 @@ def test_inade_fixture_converted_through_the_cli_reproduces_its_outputs(fixtures
     close(fake.numpy(), io["fake"].numpy())
     close(features[1][3].numpy(), io["d1_feat3"].numpy())
     # and the tools take it from there
-    sample = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "sample.py"), "--checkpoint", str(tmp_path / "inade"),
+    sample = subprocess.run([sys.executable, "-m", "inade", "sample", "--checkpoint", str(tmp_path / "inade"),
                              "--label", _label_png(tmp_path, io["label"].numpy()[0, 0]), "--num", "1", "--out", str(tmp_path / "s")],
                             capture_output=True, text=True, timeout=300)
     assert sample.returncode == 0, sample.stderr
@@ -69,7 +69,7 @@ def test_inade_fixture_converted_through_the_cli_reproduces_its_outputs(fixtures
 
 def test_a_configuration_with_the_colour_branch_converts_a_release_without_it(fixtures_dir, tmp_path):
     # configs/procedural.yaml (the shipped recipe) turns the encoder's colour branch on; no release has it
-    procedural = os.path.join(ROOT, "configs", "procedural.yaml")
+    procedural = config_path("procedural")
     nets, io = convert_fixture(fixtures_dir, "official_inade_tiny", tmp_path / "inade", "--config", procedural,
                                "-o", "data.type=folder", *INADE_TINY)
     with paddle.no_grad():

@@ -14,8 +14,7 @@ import pytest
 from .test_torch_pickle import HOSTILE, HUGE_NUMEL
 from .torch_writer import hostile_tensor, write_legacy, write_zip, write_zip_bomb
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TOOL = os.path.join(ROOT, "tools", "convert.py")
+CONVERT = [sys.executable, "-m", "inade", "convert"]
 # Importing Paddle takes about 1 GB of address space (300 MB resident); what
 # the crafted files ask for is 2 GiB to 8 GiB, or far more.
 ADDRESS_SPACE = 3 << 30
@@ -71,7 +70,7 @@ def test_a_crafted_generator_file_is_one_line_in_bounded_memory(tmp_path, case):
     else:
         write(path, hostile_tensor(case.replace("legacy_", "")))
     code, stderr, resident = run_bounded(
-        [sys.executable, TOOL, "--from", str(release), "--dataset", "custom", "-o", "data.label_nc=6",
+        [*CONVERT, "--from", str(release), "--dataset", "custom", "-o", "data.label_nc=6",
          "--out", str(tmp_path / "out")]
     )
     assert code == 2, stderr

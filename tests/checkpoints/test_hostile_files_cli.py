@@ -15,11 +15,10 @@ from PIL import Image
 from ..training.tiny import write_config
 from .hostile import hostile_pickles
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def tool(name, *args, timeout=180):
-    return subprocess.run([sys.executable, os.path.join(ROOT, "tools", name), *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "inade", name, *map(str, args)],
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -63,31 +62,31 @@ def test_code_running_checkpoints_are_refused_by_every_checkpoint_loader(tmp_pat
     run.mkdir()
     shutil.copy(config, run / "config.yaml")
     latest = write(run / "checkpoints" / "latest.pdckpt", "builtins.eval")
-    assert_refused(tool("train.py", "--config", config), latest, marker)
+    assert_refused(tool("train", "--config", config), latest, marker)
     assert sorted(os.listdir(run)) == ["checkpoints", "config.yaml"]  # nothing written beside it
 
     checkpoint = write(tmp_path / "shared" / "model.pdckpt", "os.system")
-    assert_refused(tool("sample.py", "--checkpoint", checkpoint, "--label", label_png, "--out", tmp_path / "out"),
+    assert_refused(tool("sample", "--checkpoint", checkpoint, "--label", label_png, "--out", tmp_path / "out"),
                    checkpoint, marker)
     assert not (tmp_path / "out").exists()
     write(checkpoint, "subprocess.call")
-    assert_refused(tool("evaluate.py", "--procedural", "--checkpoint", checkpoint, "--out", tmp_path / "eval"),
+    assert_refused(tool("evaluate", "--procedural", "--checkpoint", checkpoint, "--out", tmp_path / "eval"),
                    checkpoint, marker)
     write(checkpoint, "builtins.exec")
-    assert_refused(tool("export.py", "--checkpoint", checkpoint, "--out", tmp_path / "export"), checkpoint, marker)
+    assert_refused(tool("export", "--checkpoint", checkpoint, "--out", tmp_path / "export"), checkpoint, marker)
     # a run folder given as --checkpoint resolves to its hostile latest
-    assert_refused(tool("export.py", "--checkpoint", run, "--out", tmp_path / "export"), latest, marker)
-    assert_refused(tool("app.py", "--checkpoint", checkpoint, "--port", "0", timeout=120), checkpoint, marker)
+    assert_refused(tool("export", "--checkpoint", run, "--out", tmp_path / "export"), latest, marker)
+    assert_refused(tool("app", "--checkpoint", checkpoint, "--port", "0", timeout=120), checkpoint, marker)
 
 
 def test_code_running_weight_files_are_refused(tmp_path, evil):
     write, marker = evil
     vgg = write(tmp_path / "vgg19.pdparams", "os.system")
     config = write_config(tmp_path, tmp_path / "run", loss={"lambda_vgg": 10.0, "vgg_weights": str(vgg)})
-    assert_refused(tool("train.py", "--config", config), vgg, marker)
+    assert_refused(tool("train", "--config", config), vgg, marker)
     assert not (tmp_path / "run").exists()
     inception = write(tmp_path / "pt_inception.pdparams", "builtins.eval")
-    assert_refused(tool("evaluate.py", "--procedural", "--layouts", "1", "--samples", "1",
+    assert_refused(tool("evaluate", "--procedural", "--layouts", "1", "--samples", "1",
                         "--inception-weights", inception), inception, marker)
 
 
@@ -112,18 +111,18 @@ def test_damaged_safetensors_checkpoints_are_one_line(tmp_path, label_png):
     run = tmp_path / "run"
     config = write_config(tmp_path, run, optim={"iterations": 1},
                           logging={"checkpoint_every": 100, "image_every": 0, "keep_checkpoints": 0})
-    assert tool("train.py", "--config", config).returncode == 0
+    assert tool("train", "--config", config).returncode == 0
     latest = run / "checkpoints" / "latest.safetensors"
     for path, message in damaged_files(tmp_path, latest).items():
-        done = tool("sample.py", "--checkpoint", path, "--label", label_png, "--out", tmp_path / "out")
+        done = tool("sample", "--checkpoint", path, "--label", label_png, "--out", tmp_path / "out")
         assert_refused(done, path, what=message)
     # training resume, with no periodic checkpoint to fall back on: the line names latest
     latest.write_bytes(latest.read_bytes()[:-100])
-    done = tool("train.py", "--config", config, "-o", "optim.iterations=2")
+    done = tool("train", "--config", config, "-o", "optim.iterations=2")
     assert_refused(done, latest, what="truncated or damaged")
     os.remove(latest)
     (run / "checkpoints" / "latest.pdckpt").write_bytes(b"\x80\x04garbage")
-    assert_refused(tool("train.py", "--config", config, "-o", "optim.iterations=2"),
+    assert_refused(tool("train", "--config", config, "-o", "optim.iterations=2"),
                    run / "checkpoints" / "latest.pdckpt", what="truncated or damaged Paddle pickle")
 
 
@@ -132,11 +131,11 @@ def test_a_damaged_latest_falls_back_to_the_newest_intact_periodic_checkpoint(tm
     damaged newest periodic checkpoint are passed over with a warning, and the
     resumed run ends exactly as an uninterrupted one."""
     logging = {"checkpoint_every": 2, "keep_checkpoints": 2, "image_every": 0}
-    straight = tool("train.py", "--config", write_config(tmp_path, tmp_path / "straight", optim={"iterations": 6},
+    straight = tool("train", "--config", write_config(tmp_path, tmp_path / "straight", optim={"iterations": 6},
                                                          logging=logging))
     assert straight.returncode == 0, straight.stderr
     config = write_config(tmp_path, tmp_path / "run", optim={"iterations": 4}, logging=logging)
-    assert tool("train.py", "--config", config).returncode == 0
+    assert tool("train", "--config", config).returncode == 0
     folder = tmp_path / "run" / "checkpoints"
     assert sorted(os.listdir(folder)) == ["iter_00000002.safetensors", "iter_00000004.safetensors", "latest.safetensors"]
     latest = folder / "latest.safetensors"
@@ -147,7 +146,7 @@ def test_a_damaged_latest_falls_back_to_the_newest_intact_periodic_checkpoint(tm
         path.write_bytes(b"\0" * 1000)
     (folder / "notes.txt").write_text("mine")
 
-    resumed = tool("train.py", "--config", config, "-o", "optim.iterations=6")
+    resumed = tool("train", "--config", config, "-o", "optim.iterations=6")
     assert resumed.returncode == 0 and "Traceback" not in resumed.stderr, resumed.stderr
     warning = [line for line in resumed.stderr.splitlines() if "resuming from" in line]
     assert len(warning) == 1 and str(latest) in warning[0] and "truncated" in warning[0], resumed.stderr
@@ -181,12 +180,12 @@ def test_an_old_run_resumes_and_then_writes_the_new_format(tmp_path):
 
     config = write_config(tmp_path, tmp_path / "run", optim={"iterations": 2},
                           logging={"checkpoint_every": 2, "keep_checkpoints": 2, "image_every": 0})
-    assert tool("train.py", "--config", config).returncode == 0
+    assert tool("train", "--config", config).returncode == 0
     folder = tmp_path / "run" / "checkpoints"
     for name in ("latest", "iter_00000002"):
         paddle.save(load_checkpoint(str(folder / f"{name}.safetensors")), str(folder / f"{name}.pdckpt"))
         os.remove(folder / f"{name}.safetensors")
-    done = tool("train.py", "--config", config, "-o", "optim.iterations=4")
+    done = tool("train", "--config", config, "-o", "optim.iterations=4")
     assert done.returncode == 0, done.stderr
     assert "resuming at iteration 2" in done.stdout
     # the old latest is superseded; periodic checkpoints of both formats count towards keep_checkpoints

@@ -13,12 +13,11 @@ import pytest
 from ..training.tiny import write_config
 from .bad_files import BAD_KINDS, data_section, make_dataset
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TIMEOUT = 120  # seconds; a hang shows as subprocess.TimeoutExpired
 
 
 def tool(name, *args, env=None):
-    return subprocess.run([sys.executable, os.path.join(ROOT, "tools", name), *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "inade", name, *args], capture_output=True,
                           text=True, timeout=TIMEOUT, env=env)
 
 
@@ -36,7 +35,7 @@ def bad_dataset(tmp_path_factory):
 def test_training_preflight_reports_every_bad_file_at_once(bad_dataset, tmp_path):
     root, bad = bad_dataset
     config = write_config(tmp_path, tmp_path / "run", data=data_section(root))
-    done = tool("train.py", "--config", config)
+    done = tool("train", "--config", config)
     assert done.returncode == 2
     (line,) = error_lines(done)
     assert line.startswith(f"error: {root}/images: 7 of 11 samples have bad files")
@@ -52,11 +51,11 @@ def test_check_data_tool_reports_and_caches(bad_dataset, tmp_path):
     env = dict(os.environ, INADE_CACHE_DIR=str(tmp_path / "cache"))
     config = write_config(tmp_path, tmp_path / "run", data=data_section(root))
     before = {path: os.stat(path).st_mtime_ns for path in bad.values()}
-    first = tool("check_data.py", "--config", config, env=env)
+    first = tool("check-data", "--config", config, env=env)
     assert first.returncode == 2
     assert error_lines(first)[0].startswith(f"error: {root}/images: 7 of 11 samples have bad files")
     assert "11 read in" in first.stdout and "0 from the cache" in first.stdout
-    second = tool("check_data.py", "--config", config, env=env)
+    second = tool("check-data", "--config", config, env=env)
     assert second.returncode == 2 and "0 read in" in second.stdout and "11 from the cache" in second.stdout
     for path in bad.values():
         assert path in second.stderr  # problems found earlier are reported from the cache too
@@ -64,17 +63,17 @@ def test_check_data_tool_reports_and_caches(bad_dataset, tmp_path):
 
     # A changed file is read again; a broken cache file is ignored with a warning and rewritten.
     os.utime(bad["truncated"], ns=(before[bad["truncated"]] + 10**9,) * 2)
-    third = tool("check_data.py", "--config", config, env=env)
+    third = tool("check-data", "--config", config, env=env)
     assert third.returncode == 2 and "1 read in" in third.stdout and "10 from the cache" in third.stdout
     (cache_file,) = os.listdir(tmp_path / "cache" / "data-check")
     (tmp_path / "cache" / "data-check" / cache_file).write_text("{not json")
-    fourth = tool("check_data.py", "--config", config, env=env)
+    fourth = tool("check-data", "--config", config, env=env)
     assert fourth.returncode == 2 and "11 read in" in fourth.stdout and "ignoring the data-check cache" in fourth.stderr
-    fifth = tool("check_data.py", "--config", config, env=env)
+    fifth = tool("check-data", "--config", config, env=env)
     assert "11 from the cache" in fifth.stdout and "ignoring" not in fifth.stderr
 
     # The check's parameters are part of the cache key: another limit reads every file again.
-    raised = tool("check_data.py", "--config", config, "-o", "data.max_instances=64", env=env)
+    raised = tool("check-data", "--config", config, "-o", "data.max_instances=64", env=env)
     assert raised.returncode == 2 and "11 read in" in raised.stdout and "6 of 11 samples" in raised.stderr
     assert bad["many_instances"] not in raised.stderr
 
@@ -83,7 +82,7 @@ def test_skip_bad_files_trains_on_the_rest_and_lists_them(bad_dataset, tmp_path)
     root, bad = bad_dataset
     config = write_config(tmp_path, tmp_path / "run", data=data_section(root, skip_bad_files=True),
                           optim={"iterations": 2}, logging={"image_every": 0, "checkpoint_every": 100})
-    done = tool("train.py", "--config", config)
+    done = tool("train", "--config", config)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     log = (tmp_path / "run" / "train.log").read_text()
@@ -106,7 +105,7 @@ def test_loader_error_ends_training_at_any_worker_count(tmp_path, workers):
                           data=data_section(root, check_files=False, num_workers=workers,
                                             batch_size=3 if workers == 0 else 1),
                           optim={"iterations": 9}, logging={"image_every": 0, "checkpoint_every": 100})
-    done = tool("train.py", "--config", config)
+    done = tool("train", "--config", config)
     assert done.returncode == 2
     (line,) = error_lines(done)
     assert line.startswith(f"error: {bad[order[0]]}: ")
@@ -120,7 +119,7 @@ def test_sigterm_stops_training_that_reads_with_worker_processes(tmp_path):
     make_dataset(root, good=4, bad=())
     config = write_config(tmp_path, tmp_path / "run", data=data_section(root, num_workers=2),
                           optim={"iterations": 100000}, logging={"image_every": 0, "checkpoint_every": 100000})
-    process = subprocess.Popen([sys.executable, os.path.join(ROOT, "tools", "train.py"), "--config", config],
+    process = subprocess.Popen([sys.executable, "-m", "inade", "train", "--config", config],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     log = tmp_path / "run" / "train.log"
     deadline = time.monotonic() + TIMEOUT

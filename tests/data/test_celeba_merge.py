@@ -5,7 +5,6 @@ import sys
 import numpy as np
 from PIL import Image
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def mask(path, box, size=16):
@@ -23,7 +22,7 @@ def test_merge_command_paints_parts_in_the_standard_order(tmp_path):
     mask(f"{anno}/0/00000_hair.png", (0, 0, 2, 16))
     mask(f"{anno}/0/00001_cloth.png", (12, 0, 16, 16))
     out = tmp_path / "labels"
-    run = [sys.executable, os.path.join(ROOT, "tools", "merge_celeba_masks.py"), str(anno), str(out)]
+    run = [sys.executable, "-m", "inade", "merge-celeba-masks", str(anno), str(out)]
     done = subprocess.run(run, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "wrote 2 label maps" in done.stdout

@@ -19,7 +19,6 @@ from inade.data.procedural import (
 )
 from inade.errors import DataError
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ARRAY_KEYS = ("image", "label", "instance", "instance_ids", "instance_classes")
 
 
@@ -198,7 +197,7 @@ def test_export_command_and_its_output_loads_as_a_folder_dataset(tmp_path):
     from inade.data import DataConfig, build_dataset
 
     out = tmp_path / "export"
-    done = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "export_procedural.py"), str(out), "--num", "2",
+    done = subprocess.run([sys.executable, "-m", "inade", "export-procedural", str(out), "--num", "2",
                            "--size", "32"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert f"wrote 2 procedural samples (32x32, seed 0) to {out}" in done.stdout
@@ -209,6 +208,6 @@ def test_export_command_and_its_output_loads_as_a_folder_dataset(tmp_path):
     for key in ("label", "instance", "instance_ids", "instance_classes"):
         np.testing.assert_array_equal(item[key], original[key])
     assert np.abs(item["image"] - original["image"]).max() <= 0.5 / 127.5 + 1e-6  # 8-bit rounding only
-    again = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "export_procedural.py"), str(out / "images")],
+    again = subprocess.run([sys.executable, "-m", "inade", "export-procedural", str(out / "images")],
                            capture_output=True, text=True, timeout=120)
     assert again.returncode == 2 and again.stderr.splitlines()[-1].startswith("error: refusing to export into")

@@ -5,20 +5,21 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-NOTEBOOK = os.path.join(ROOT, "notebooks", "demo.ipynb")
+
+def _notebook(source_tree):
+    return os.path.join(source_tree, "notebooks", "demo.ipynb")
 
 
-def test_the_repository_keeps_the_notebook_without_outputs():
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
+def test_the_repository_keeps_the_notebook_without_outputs(source_tree):
+    notebook = nbformat.read(_notebook(source_tree), as_version=4)
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     assert code and all(not cell.outputs and cell.execution_count is None for cell in code)
 
 
-def test_the_demo_notebook_runs_without_errors(tmp_path):
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
+def test_the_demo_notebook_runs_without_errors(source_tree, tmp_path):
+    notebook = nbformat.read(_notebook(source_tree), as_version=4)
     client = NotebookClient(notebook, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": os.path.join(ROOT, "notebooks")}})
+                            resources={"metadata": {"path": os.path.join(source_tree, "notebooks")}})
     client.execute()  # raises CellExecutionError, naming the cell, on any error
     outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
     pictures = [o for o in outputs if o.get("output_type") == "display_data" and "image/png" in o.get("data", {})]

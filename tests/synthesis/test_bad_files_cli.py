@@ -12,12 +12,11 @@ from PIL import Image
 
 from ..data.bad_files import huge_png
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OVER_LIMIT = "12000x12000 pixels (144.0 megapixels) is over the limit of 50.0 megapixels"
 
 
 def run_tool(name, *args):
-    return subprocess.run([sys.executable, os.path.join(ROOT, "tools", name), *map(str, args)], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "inade", name, *map(str, args)], capture_output=True,
                           text=True, timeout=120)
 
 
@@ -62,7 +61,7 @@ def test_sample_refuses_bad_files_with_one_line(tiny_run, scene_files, tmp_path,
     files = scene_files[0]
     bad = bad_file(tmp_path, kind, files["photo" if role == "reference" else role])
     paths = {"label": files["label"], "instance": files["instance"], "reference": files["photo"], role: bad}
-    done = run_tool("sample.py", "--checkpoint", tiny_run, "--label", paths["label"], "--instance", paths["instance"],
+    done = run_tool("sample", "--checkpoint", tiny_run, "--label", paths["label"], "--instance", paths["instance"],
                     "--reference", paths["reference"], "--reconstruct", "--num", "1", "--out", tmp_path / "out")
     one_error(done, bad, what)
     assert not (tmp_path / "out").exists()
@@ -70,7 +69,7 @@ def test_sample_refuses_bad_files_with_one_line(tiny_run, scene_files, tmp_path,
 
 def test_sample_max_pixels_option_lowers_the_limit(tiny_run, scene_files, tmp_path):
     files = scene_files[0]
-    done = run_tool("sample.py", "--checkpoint", tiny_run, "--label", files["label"], "--max-pixels", "1000",
+    done = run_tool("sample", "--checkpoint", tiny_run, "--label", files["label"], "--max-pixels", "1000",
                     "--out", tmp_path / "out")
     one_error(done, files["label"], "32x32 pixels (1024 pixels) is over the limit of 1000 pixels")
 
@@ -84,5 +83,5 @@ def test_evaluate_refuses_bad_prediction_files(scene_files, tmp_path, kind, what
     shutil.copy(scene_files[0]["label"], labels / "a.png")
     bad = predictions / "a.png"
     os.replace(bad_file(tmp_path, kind, scene_files[0]["label"]), bad)
-    done = run_tool("evaluate.py", "--predictions", predictions, "--labels", labels, "--num-classes", "8")
+    done = run_tool("evaluate", "--predictions", predictions, "--labels", labels, "--num-classes", "8")
     one_error(done, bad, what)

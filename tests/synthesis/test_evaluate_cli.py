@@ -6,12 +6,11 @@ import sys
 import numpy as np
 from PIL import Image
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TOOL = os.path.join(ROOT, "tools", "evaluate.py")
+EVALUATE = [sys.executable, "-m", "inade", "evaluate"]
 
 
 def test_procedural_evaluation_writes_table_json_and_figure(tiny_run, tmp_path):
-    done = subprocess.run([sys.executable, TOOL, "--checkpoint", tiny_run, "--procedural", "--layouts", "3",
+    done = subprocess.run([*EVALUATE, "--checkpoint", tiny_run, "--procedural", "--layouts", "3",
                            "--samples", "2", "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "independence" in done.stdout and "reconstruction_error" in done.stdout
@@ -22,7 +21,7 @@ def test_procedural_evaluation_writes_table_json_and_figure(tiny_run, tmp_path):
 
 
 def test_procedural_evaluation_defaults_to_the_shipped_model_and_says_so(tmp_path):
-    done = subprocess.run([sys.executable, TOOL, "--procedural", "--layouts", "2", "--samples", "2", "--out", str(tmp_path)],
+    done = subprocess.run([*EVALUATE, "--procedural", "--layouts", "2", "--samples", "2", "--out", str(tmp_path)],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "evaluating the shipped model" in done.stdout
@@ -30,7 +29,7 @@ def test_procedural_evaluation_defaults_to_the_shipped_model_and_says_so(tmp_pat
 
 
 def test_evaluate_without_a_task_says_what_to_give():
-    done = subprocess.run([sys.executable, TOOL], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(EVALUATE, capture_output=True, text=True, timeout=120)
     assert done.returncode != 0
     assert done.stderr.strip().splitlines() == [
         "error: give --procedural (with --checkpoint, or the shipped model is evaluated), or --predictions with --labels"]
@@ -41,11 +40,11 @@ def test_segmentation_scores_from_prediction_folders(tmp_path):
     (tmp_path / "gt").mkdir()
     Image.fromarray(np.array([[0, 1], [1, 2]], np.uint8)).save(tmp_path / "pred" / "a.png")
     Image.fromarray(np.array([[0, 1], [2, 2]], np.uint8)).save(tmp_path / "gt" / "a.png")
-    done = subprocess.run([sys.executable, TOOL, "--predictions", str(tmp_path / "pred"), "--labels",
+    done = subprocess.run([*EVALUATE, "--predictions", str(tmp_path / "pred"), "--labels",
                            str(tmp_path / "gt"), "--num-classes", "3"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "mIoU 0.6667  pixel accuracy 0.7500" in done.stdout
-    missing = subprocess.run([sys.executable, TOOL, "--predictions", str(tmp_path / "gt"), "--labels",
+    missing = subprocess.run([*EVALUATE, "--predictions", str(tmp_path / "gt"), "--labels",
                               str(tmp_path / "nowhere"), "--num-classes", "3"], capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2 and "no label map for prediction a.png" in missing.stderr
 
@@ -65,7 +64,7 @@ def test_fid_and_kid_join_the_procedural_evaluation(tiny_run):
 
 
 def test_several_models_side_by_side(tiny_run, tiny_spade_run, tmp_path):
-    done = subprocess.run([sys.executable, TOOL, "--procedural", "--checkpoint", f"INADE={tiny_run}",
+    done = subprocess.run([*EVALUATE, "--procedural", "--checkpoint", f"INADE={tiny_run}",
                            f"SPADE+VAE={tiny_spade_run}", "--layouts", "2", "--samples", "2", "--out", str(tmp_path)],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr

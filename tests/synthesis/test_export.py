@@ -10,14 +10,13 @@ from inade.data.semantics import instance_onehot, semantic_input
 from inade.synthesis import Synthesizer
 from inade.synthesis.inference import load_predictor, predict
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @pytest.mark.parametrize("run", ["tiny_run", "tiny_colour_run"])
 def test_exported_generator_and_encoder_match_eager_with_paddle_inference(run, request, scene_files, tmp_path):
     tiny_run = request.getfixturevalue(run)
     out = tmp_path / "export"
-    done = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "export.py"), "--checkpoint", tiny_run,
+    done = subprocess.run([sys.executable, "-m", "inade", "export", "--checkpoint", tiny_run,
                            "--out", str(out)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     synth = Synthesizer.load(tiny_run)

@@ -9,7 +9,6 @@ import pytest
 from inade.errors import InadeError
 from inade.synthesis import Synthesizer
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +53,7 @@ def test_inade_has_no_image_level_style_copy(tiny_run, scene_files):
 
 def test_cli_copy_image_and_resample_noise(tiny_spade_run, scene_files, tmp_path):
     files = scene_files[0]
-    common = [sys.executable, os.path.join(ROOT, "tools", "sample.py"), "--checkpoint", tiny_spade_run,
+    common = [sys.executable, "-m", "inade", "sample", "--checkpoint", tiny_spade_run,
               "--label", files["label"], "--instance", files["instance"]]
     done = subprocess.run(common + ["--reference", scene_files[1]["photo"], "--copy-image", "--mean",
                                     "--out", str(tmp_path / "copy")], capture_output=True, text=True, timeout=300)

@@ -6,12 +6,11 @@ import sys
 import numpy as np
 from PIL import Image
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TOOL = os.path.join(ROOT, "tools", "sample.py")
+SAMPLE = [sys.executable, "-m", "inade", "sample"]
 
 
 def sample(*args):
-    return subprocess.run([sys.executable, TOOL, *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run([*SAMPLE, *args], capture_output=True, text=True, timeout=300)
 
 
 def test_samples_grid_reproduction_and_resampling(tiny_run, scene_files, tmp_path):

@@ -4,9 +4,10 @@ import hashlib
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from inade.runtime import prepare_process
 
-import inade  # noqa: E402,F401
+prepare_process()  # an entry point: threads and MKL before paddle loads
+
 import numpy as np  # noqa: E402
 
 from inade.config import load_config  # noqa: E402

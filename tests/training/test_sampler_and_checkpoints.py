@@ -67,11 +67,8 @@ def test_load_errors(tmp_path):
 def test_kill_during_a_checkpoint_write_leaves_the_previous_one_loadable(tmp_path):
     """A writer is killed with SIGKILL while it writes a large second checkpoint:
     the first must still load, intact."""
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     script = textwrap.dedent(
         f"""
-        import sys
-        sys.path.insert(0, {root!r})
         import numpy as np
         from inade.training.checkpoint import CheckpointStore
         store = CheckpointStore({str(tmp_path)!r})

@@ -16,7 +16,6 @@ from inade.checkpoints.native import load_checkpoint
 
 from .tiny import write_config
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def generator_weights(run_dir):
@@ -27,7 +26,7 @@ def generator_weights(run_dir):
 def test_cli_trains_writes_checkpoints_logs_and_refuses_to_redo_a_finished_run(tmp_path):
     run = tmp_path / "run"
     config = write_config(tmp_path, run)
-    command = [sys.executable, os.path.join(ROOT, "tools", "train.py"), "--config", config]
+    command = [sys.executable, "-m", "inade", "train", "--config", config]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert sorted(os.listdir(run / "checkpoints")) == ["iter_00000002.safetensors", "iter_00000004.safetensors", "latest.safetensors"]
@@ -54,7 +53,7 @@ def test_cli_reports_config_mistakes_in_one_line_and_writes_nothing(tmp_path, ov
     config = write_config(tmp_path, tmp_path / "run")
     (tmp_path / "notes.txt").write_text("precious")
     override = override.replace("FILE", str(tmp_path / "notes.txt"))
-    done = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "train.py"), "--config", config, "-o", override],
+    done = subprocess.run([sys.executable, "-m", "inade", "train", "--config", config, "-o", override],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stderr
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
@@ -133,7 +132,7 @@ def test_ctrl_c_saves_after_the_current_iteration_and_the_run_resumes(tmp_path, 
 def test_two_processes_train_data_parallel_and_end_identical(tmp_path):
     config = write_config(tmp_path, tmp_path / "run", optim={"iterations": 3})
     command = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2",
-               "--log_dir", str(tmp_path / "logs"), os.path.join(ROOT, "tests", "training", "dist_worker.py"),
+               "--log_dir", str(tmp_path / "logs"), os.path.join(os.path.dirname(os.path.abspath(__file__)), "dist_worker.py"),
                config, str(tmp_path)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=str(tmp_path))
     logs = "".join((tmp_path / "logs" / n).read_text() for n in sorted(os.listdir(tmp_path / "logs"))) if (tmp_path / "logs").exists() else ""

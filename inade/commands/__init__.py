@@ -1,0 +1,1 @@
+"""The code of the `inade` subcommands: each module has ``main(argv)``."""
