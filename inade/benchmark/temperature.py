@@ -79,7 +79,7 @@ def temperature_curve(synth, temperatures=DEFAULT_TEMPERATURES, layouts: int = 4
             near.append(_nearest(flat[-1], classes, pool, pool_classes))
             predicted.extend(oracle.segment(images))
             labels.extend([label] * len(images))
-        return {"diversity": float(np.nanmean(diversity)), "nearest_real": float(np.mean(near)),
+        return {"diversity": float(np.nanmean(diversity)), "nearest_real": float(np.nanmean(near)),
                 "pool": (np.concatenate(flat), np.concatenate(flat_classes)),
                 "miou": segmentation_scores(predicted, labels, dataset.label_nc)["miou"]}
 

@@ -15,6 +15,7 @@ The operations here work on a Scene and Styles (codes) and return Styles:
 """
 from __future__ import annotations
 
+import os
 import zlib
 
 import numpy as np
@@ -40,6 +41,7 @@ from .styles import Styles
 
 # The model trained on the built-in procedural data, shipped with the repository.
 DEFAULT_MODEL = model_path("procedural")
+SHIPPED_MODELS = ("procedural",)  # names from_pretrained resolves through inade.resources
 
 
 def check_temperature(temperature) -> float:
@@ -66,7 +68,8 @@ class Synthesizer(SynthesisPipeline):
         data), run folder (its latest checkpoint) or checkpoint file, on
         ``device`` ("cpu", "gpu", "gpu:1"; by default Paddle's current device)."""
         place = resolve_place(device)
-        path = model_path(name_or_path) if name_or_path == "procedural" else name_or_path
+        # an existing file or folder first, as with other libraries' local paths
+        path = model_path(name_or_path) if name_or_path in SHIPPED_MODELS and not os.path.exists(name_or_path) else name_or_path
         state = load_checkpoint(checkpoint_path(path))
         config = from_dict(Config, state["config"])
         classes = state["classes"]
