@@ -55,16 +55,19 @@ def decode_upload(upload: dict, what: str, reader):
 
 class Session:
     """A scene, its styles and the seeds drawn so far; every operation returns
-    the state the page shows."""
+    the state the page shows. Redraws and copies are local edits (only the
+    edited instances and a 2-pixel feather change) unless ``local`` is False."""
 
     def __init__(self, synth, scene, seed: int = 0, notes=()):
         self.synth = synth
         self.scene = scene
         self.next_seed = seed + 1
-        self.styles = synth.random_styles(scene, seed)
+        self.styles = synth.draw_styles(scene, seed)
         self.reference = None  # (scene, photo uint8) of the reference photo
         self.notes = list(notes)
         self.image = None
+        self.raw = None  # the generator's image [3, H, W] of self.shown
+        self.shown = None
 
     def _seed(self) -> int:
         self.next_seed += 1
@@ -83,18 +86,24 @@ class Session:
         return int(raw_id)
 
     def render(self) -> np.ndarray:
-        self.image = to_uint8_image(self.synth.render(self.scene, [self.styles])[0])
+        if self.raw is not None and self.styles.base is not None and self.styles.base is self.shown:
+            # a local edit of what the page shows: one forward pass, composited into it
+            self.raw = self.synth.render_edit(self.scene, self.styles, self.raw)
+        else:
+            self.raw = self.synth.render(self.scene, [self.styles])[0]
+        self.shown = self.styles
+        self.image = to_uint8_image(self.raw)
         return self.image
 
-    def resample_at(self, x, y, raw_id=None) -> int:
+    def resample_at(self, x, y, raw_id=None, local: bool = True) -> int:
         """Redraw the instance under (x, y), or the one named by raw_id (the
         page's instance list)."""
         raw_id = self.instance_by_id(raw_id) if raw_id is not None else self.instance_at(self.scene, x, y)
-        self.styles = self.synth.resample(self.scene, self.styles, [raw_id], self._seed())
+        self.styles = self.synth.resample(self.scene, self.styles, [raw_id], self._seed(), local=local)
         return raw_id
 
-    def resample_class(self, cls) -> None:
-        self.styles = self.synth.resample_class(self.scene, self.styles, cls, self._seed())
+    def resample_class(self, cls, local: bool = True) -> None:
+        self.styles = self.synth.resample_class(self.scene, self.styles, cls, self._seed(), local=local)
 
     def new_image_noise(self) -> None:
         self.styles = self.synth.resample_image_noise(self.styles, self._seed())
@@ -102,13 +111,13 @@ class Session:
     def set_reference(self, scene, photo: np.ndarray) -> None:
         self.reference = (scene, photo)
 
-    def copy_at(self, ref_x, ref_y, x, y) -> tuple[int, int]:
+    def copy_at(self, ref_x, ref_y, x, y, local: bool = True) -> tuple[int, int]:
         if self.reference is None:
             raise InadeError("choose a reference photo first")
         reference, photo = self.reference
         source = self.instance_at(reference, ref_x, ref_y)
         target = self.instance_at(self.scene, x, y)
-        self.styles = self.synth.copy_style(self.scene, self.styles, reference, photo, [(source, target)])
+        self.styles = self.synth.copy_style(self.scene, self.styles, reference, photo, [(source, target)], local=local)
         return source, target
 
     def copy_image_at(self) -> None:
@@ -233,17 +242,18 @@ class Studio:
 
     def act(self, token: str, action: str, request: dict) -> dict:
         session = self.session(token)
+        local = not request.get("whole_image", False)  # the page's "whole image" box: re-render all, as the paper
         with self.lock:
             if action == "label_ids":  # the current map's class ids, to paint over it
                 return {"ids": session.scene.label.ravel().tolist(), "height": int(session.scene.label.shape[0]),
                         "width": int(session.scene.label.shape[1])}
             if action == "resample":
                 if request.get("id") is not None:
-                    session.resample_at(None, None, request["id"])
+                    session.resample_at(None, None, request["id"], local)
                 else:
-                    session.resample_at(request["x"], request["y"])
+                    session.resample_at(request["x"], request["y"], local=local)
             elif action == "resample_class":
-                session.resample_class(request["class"])
+                session.resample_class(request["class"], local)
             elif action == "new_noise":
                 session.new_image_noise()
             elif action == "reference":
@@ -254,7 +264,7 @@ class Studio:
                 session.notes = notes
                 return session.view()
             elif action == "copy":
-                session.copy_at(request["ref_x"], request["ref_y"], request["x"], request["y"])
+                session.copy_at(request["ref_x"], request["ref_y"], request["x"], request["y"], local)
             elif action == "copy_image":
                 session.copy_image_at()
             else:

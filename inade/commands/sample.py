@@ -2,7 +2,7 @@
 
   random samples     inade sample --checkpoint RUN --label L.png --instance I.png --num 8 --seed 0 --out OUT --grid
   reproduce          ... --styles OUT/L_3.json
-  redraw instances   ... --styles S.json --resample 26003,26004 --num 4
+  redraw instances   ... --styles S.json --resample 26003,26004 --num 4   (only they change; --whole-image re-renders all)
   redraw a class     ... --styles S.json --resample-class car --num 4
   copy a style       ... --styles S.json --reference PHOTO --reference-label RL --reference-instance RI --copy 26001:26003
   reconstruct        ... --reference PHOTO_OF_L --reconstruct [--refine-steps 150]
@@ -10,6 +10,10 @@
   image style (SPADE/CLADE with their encoder) ... --reference PHOTO --copy-image
   interpolate        ... --interpolate A.json B.json --steps 8
 
+--temperature T scales the style noise of new draws (1: the paper's prior;
+lower: less diverse, closer to the data). Redraws, copies and class redraws
+change no pixel farther than 2 pixels from the edited instances (the new
+rendering is composited into the image of --styles), unless --whole-image.
 Instance ids are the raw values of your instance map. --label may be a folder
 of label maps (with --instance a folder of instance maps of the same names).
 Each image is written as OUT/<name>_<k>.png beside its style file <name>_<k>.json.
@@ -66,19 +70,19 @@ def run(synth, scene, args):
         a, b = (Styles.load(p, synth.class_names) for p in args.interpolate)
         styles = synth.interpolate(a, b, args.steps, _ids(args.ids) if args.ids else None)
         return synth.render(scene, styles), styles
-    base = Styles.load(args.styles, synth.class_names) if args.styles else synth.random_styles(scene, args.seed)
+    base = (Styles.load(args.styles, synth.class_names) if args.styles
+            else synth.draw_styles(scene, args.seed, args.temperature))
+    local = not args.whole_image
     if args.resample or args.resample_class:
-        styles = [
-            synth.resample(scene, base, _ids(args.resample), args.seed + k) if args.resample
-            else synth.resample_class(scene, base, args.resample_class, args.seed + k)
-            for k in range(args.num)
-        ]
+        ids = _ids(args.resample) if args.resample else scene.ids_of_class(args.resample_class)
+        styles = [synth.resample(scene, base, ids, args.seed + k, args.temperature, local) for k in range(args.num)]
     elif args.copy:
         if not (args.reference and args.reference_label):
             raise InadeError("--copy needs --reference PHOTO and --reference-label (and --reference-instance)")
         reference = synth.scene(args.reference_label, args.reference_instance, max_pixels=args.max_pixels)
         seeds = [None] if args.mean else [args.seed + k for k in range(args.num)]
-        styles = [synth.copy_style(scene, base, reference, args.reference_photo, _pairs(args.copy), s) for s in seeds]
+        styles = [synth.copy_style(scene, base, reference, args.reference_photo, _pairs(args.copy), s, local)
+                  for s in seeds]
     elif args.resample_noise:
         styles = [synth.resample_image_noise(base, args.seed + k) for k in range(args.num)]
     elif args.copy_image:
@@ -94,7 +98,7 @@ def run(synth, scene, args):
     elif args.styles:
         styles = [base]
     else:
-        return synth.sample(scene, args.num, args.seed)
+        styles = [synth.draw_styles(scene, args.seed + k, args.temperature) for k in range(args.num)]
     return synth.render(scene, styles), styles
 
 
@@ -110,6 +114,10 @@ def main(argv=None):
     parser.add_argument("--styles", help="style file to start from (reproduces it when nothing else is asked)")
     parser.add_argument("--resample", help="redraw these instance ids (comma separated)")
     parser.add_argument("--resample-class", help="redraw every instance of this class (name or id)")
+    parser.add_argument("--temperature", type=float, default=1.0,
+                        help="scale of the style noise drawn (1: the paper's prior; lower: less diverse, more faithful)")
+    parser.add_argument("--whole-image", action="store_true",
+                        help="redraw/copy: re-render the whole image (as the paper) instead of compositing the edit")
     parser.add_argument("--reference", help="a reference photo")
     parser.add_argument("--reference-label", help="the reference photo's label map")
     parser.add_argument("--reference-instance", help="the reference photo's instance map")
@@ -142,7 +150,7 @@ def main(argv=None):
     from ..synthesis import Synthesizer
     from ..synthesis.outputs import write_results
 
-    synth = Synthesizer.load(args.checkpoint)
+    synth = Synthesizer.from_pretrained(args.checkpoint or "procedural")
     # read once, within the pixel limit; the operations take the photo as an array
     args.reference_photo = read_rgb(args.reference, args.max_pixels) if args.reference else None
     for label, instance in _inputs(args.label, args.instance):

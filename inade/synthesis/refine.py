@@ -32,10 +32,10 @@ def refine_styles(synth, scene: Scene, image, styles: Styles, steps: int, learni
     if steps == 0:
         return styles
     synth._require_instance_styles("refining codes towards a photo")
-    photo = paddle.to_tensor(load_image(image, synth.size)[None])  # [1, 3, H, W]
+    photo = synth._tensor(load_image(image, synth.size)[None])  # [1, 3, H, W]
     semantics, instances = synth._tensors(scene, 1)
     positional = synth._positional(scene)
-    z = paddle.to_tensor(styles.z[None])
+    z = synth._tensor(styles.z[None])
     codes = synth._noise_tensor(scene, [styles])  # [1, K, 2, nc], a fresh leaf
     codes.stop_gradient = False
     optimizer = paddle.optimizer.Adam(learning_rate, parameters=[codes])

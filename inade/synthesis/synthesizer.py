@@ -1,14 +1,22 @@
-"""The synthesis API: many images from one label map, with control per instance.
+"""The synthesis model and its style-code operations: many images from one
+label map, with control per instance.
 
-    synth = Synthesizer.load("runs/procedural")
+The pipeline calls (files or arrays in, images out) are in .pipeline:
+
+    synth = Synthesizer.from_pretrained("procedural")
+    out = synth("label.png", "instance.png", num=4, seed=0)
+
+The operations here work on a Scene and Styles (codes) and return Styles:
+
     scene = synth.scene("label.png", "instance.png")
-    images, styles = synth.sample(scene, num=8, seed=0)
-    styles2 = synth.resample(scene, styles[0], ids=[2001], seed=5)
-    image = synth.render(scene, [styles2])[0]
+    styles = synth.draw_styles(scene, seed=0)
+    redrawn = synth.resample(scene, styles, ids=[2001], seed=5)   # local by default
+    image = synth.render(scene, [redrawn])[0]
 """
 from __future__ import annotations
 
 import os
+import zlib
 
 import numpy as np
 import paddle
@@ -24,14 +32,28 @@ from ..networks.build import build_encoder, build_generator
 from ..networks.noise import remap_noise
 from ..networks.spectral import fold_spectral_norm
 from ..resources import model_path
+from .devices import resolve_place
+from .local import composite, edit_alpha
+from .pipeline import SynthesisPipeline
 from .scene import Scene, load_image, load_scene
 from .styles import Styles
 
 
 # The model trained on the built-in procedural data, shipped with the repository.
 DEFAULT_MODEL = model_path("procedural")
-class Synthesizer:
-    def __init__(self, generator, encoder, config: Config, label_nc: int, contain_dontcare: bool, class_names=None):
+SHIPPED_MODELS = ("procedural",)  # names from_pretrained resolves through inade.resources
+
+
+def check_temperature(temperature) -> float:
+    if not isinstance(temperature, (int, float, np.floating)) or not np.isfinite(temperature) or temperature < 0:
+        raise InadeError(f"temperature must be a number >= 0, got {temperature!r}")
+    return float(temperature)
+
+
+class Synthesizer(SynthesisPipeline):
+    def __init__(self, generator, encoder, config: Config, label_nc: int, contain_dontcare: bool, class_names=None,
+                 place=None):
+        self.place = place if place is not None else resolve_place(None)
         self.generator = generator.eval()
         self.encoder = encoder.eval() if encoder is not None else None
         self.config = config
@@ -41,10 +63,14 @@ class Synthesizer:
         self.size = generator.output_size
 
     @classmethod
-    def load(cls, path: str | None = None) -> "Synthesizer":
-        """From a run folder (its latest checkpoint) or a checkpoint file; by
-        default the shipped model of the procedural data."""
-        state = load_checkpoint(checkpoint_path(path or DEFAULT_MODEL))
+    def from_pretrained(cls, name_or_path: str = "procedural", device: str | None = None) -> "Synthesizer":
+        """A model by name (``procedural``: the shipped model of the procedural
+        data), run folder (its latest checkpoint) or checkpoint file, on
+        ``device`` ("cpu", "gpu", "gpu:1"; by default Paddle's current device)."""
+        place = resolve_place(device)
+        # an existing file or folder first, as with other libraries' local paths
+        path = model_path(name_or_path) if name_or_path in SHIPPED_MODELS and not os.path.exists(name_or_path) else name_or_path
+        state = load_checkpoint(checkpoint_path(path))
         config = from_dict(Config, state["config"])
         classes = state["classes"]
         num_classes = classes["label_nc"] + (1 if classes["contain_dontcare"] else 0)
@@ -58,7 +84,18 @@ class Synthesizer:
         # of at every forward (the same weights, bit for bit; ~12% of a 256x256 forward).
         generator = fold_spectral_norm(generator.eval())
         encoder = fold_spectral_norm(encoder.eval()) if encoder is not None else None
-        return cls(generator, encoder, config, classes["label_nc"], classes["contain_dontcare"], names)
+        generator.to(device=place)
+        if encoder is not None:
+            encoder.to(device=place)
+        return cls(generator, encoder, config, classes["label_nc"], classes["contain_dontcare"], names, place)
+
+    @classmethod
+    def load(cls, path: str | None = None) -> "Synthesizer":
+        """Alias of ``from_pretrained(path or "procedural")``."""
+        return cls.from_pretrained(path or "procedural")
+
+    def _tensor(self, array) -> paddle.Tensor:
+        return paddle.to_tensor(array, place=self.place)
 
     # --- inputs ---------------------------------------------------------
     def scene(self, label, instance=None, name=None, max_pixels: int = DEFAULT_MAX_PIXELS) -> Scene:
@@ -66,8 +103,8 @@ class Synthesizer:
                           self.class_names, name, max_pixels)
 
     def _tensors(self, scene: Scene, batch: int):
-        label = paddle.to_tensor(np.repeat(scene.label[None, None], batch, 0))
-        instance = paddle.to_tensor(np.repeat(scene.instance[None, None], batch, 0))
+        label = self._tensor(np.repeat(scene.label[None, None], batch, 0))
+        instance = self._tensor(np.repeat(scene.instance[None, None], batch, 0))
         semantics = semantic_input(label, instance, self.label_nc, self.contain_dontcare, self.generator.instance_edges)
         return semantics, instance_onehot(instance, len(scene.instance_ids))
 
@@ -75,12 +112,18 @@ class Synthesizer:
         if not self.generator.positional:
             return None
         maps = dataset_positional_maps(scene.label[None, None], self.config.data, self.label_nc, self.contain_dontcare)
-        return paddle.to_tensor(maps)
+        return self._tensor(maps)
 
     # --- styles ---------------------------------------------------------
     def _code(self, seed: int, raw_id: int) -> np.ndarray:
         # One generator per (seed, instance): an instance's code does not depend on the others.
         return np.random.default_rng([seed, 0, int(raw_id)]).standard_normal((2, self.generator.noise_nc)).astype(np.float32)
+
+    def _redraw_code(self, seed: int, raw_id: int, current: np.ndarray) -> np.ndarray:
+        # A redraw's stream depends on the code it replaces: it never gives back
+        # its input, not even with the seed that input was drawn with.
+        fingerprint = zlib.crc32(np.ascontiguousarray(current, dtype=np.float32).tobytes())
+        return np.random.default_rng([seed, 2, int(raw_id), fingerprint]).standard_normal((2, self.generator.noise_nc)).astype(np.float32)
 
     def _image_code(self, seed: int) -> np.ndarray:
         return np.random.default_rng([seed, 1]).standard_normal(self.generator.z_dim).astype(np.float32)
@@ -98,11 +141,18 @@ class Synthesizer:
                 "or --resample-noise / --copy-image on the command line)"
             )
 
-    def random_styles(self, scene: Scene, seed: int) -> Styles:
-        z = self._image_code(seed)
-        noise = {int(i): self._code(seed, i) for i in scene.instance_ids}
+    def draw_styles(self, scene: Scene, seed: int, temperature: float = 1.0) -> Styles:
+        """Codes from the prior N(0, temperature^2 I) (1: the paper's), one per
+        instance (and z), each from its own stream of (seed, instance id)."""
+        scale = np.float32(check_temperature(temperature))
+        z = self._image_code(seed) * scale
+        noise = {int(i): self._code(seed, i) * scale for i in scene.instance_ids}
         classes = {int(i): int(c) for i, c in zip(scene.instance_ids, scene.instance_classes)}
         return Styles(z, noise, classes, seed, self.class_names)
+
+    def random_styles(self, scene: Scene, seed: int) -> Styles:
+        """Alias of ``draw_styles(scene, seed)``."""
+        return self.draw_styles(scene, seed)
 
     def _noise_tensor(self, scene: Scene, styles_list) -> paddle.Tensor:
         rows = []
@@ -111,41 +161,68 @@ class Synthesizer:
             if missing:
                 raise InadeError(f"the style file has no code for instance {scene.describe(missing[0])} of {scene.name}")
             rows.append(np.stack([styles.noise[int(i)] for i in scene.instance_ids]))
-        return paddle.to_tensor(np.stack(rows))  # [B, K, 2, noise_nc]
+        return self._tensor(np.stack(rows))  # [B, K, 2, noise_nc]
 
     # --- operations -------------------------------------------------------
+    def _generate(self, scene: Scene, styles: Styles, inputs) -> np.ndarray:
+        with paddle.no_grad():
+            z = self._tensor(styles.z[None])
+            return self.generator(*inputs[:2], self._noise_tensor(scene, [styles]), z, inputs[2]).numpy()[0]
+
     def render(self, scene: Scene, styles_list) -> np.ndarray:
-        """Images [B, 3, H, W] in [-1, 1], one per Styles.
+        """Images [B, 3, H, W] in [-1, 1], one per Styles; a local edit is
+        composited into the image of the styles it edited (rendered once per call).
 
         Each image is generated on its own: convolution kernels may pick other
         algorithms for other batch sizes, and an image must be the same bit
         for bit whatever it was rendered with."""
-        semantics, instances = self._tensors(scene, 1)
-        positional = self._positional(scene)
+        inputs = (*self._tensors(scene, 1), self._positional(scene))
+        rendered = {}  # id(styles) -> image, within this call
         images = []
-        with paddle.no_grad():
-            for styles in styles_list:
-                z = paddle.to_tensor(styles.z[None])
-                noise = self._noise_tensor(scene, [styles])
-                images.append(self.generator(semantics, instances, noise, z, positional).numpy()[0])
+        for styles in styles_list:
+            chain = []
+            for link in styles.chain():
+                if id(link) in rendered:
+                    break
+                chain.append(link)
+            for link in reversed(chain):
+                image = self._generate(scene, link, inputs)
+                if link.base is not None:
+                    image = composite(rendered[id(link.base)], image, edit_alpha(scene, link.edited))
+                rendered[id(link)] = image
+            images.append(rendered[id(styles)])
         return np.stack(images)
 
+    def render_edit(self, scene: Scene, styles: Styles, base_image: np.ndarray) -> np.ndarray:
+        """The image [3, H, W] of ``styles``, a local edit whose base renders as
+        ``base_image`` (an editor's current image): one forward pass."""
+        image = self._generate(scene, styles, (*self._tensors(scene, 1), self._positional(scene)))
+        return image if styles.base is None else composite(base_image, image, edit_alpha(scene, styles.edited))
+
     def sample(self, scene: Scene, num: int, seed: int = 0):
-        """``num`` diverse images with seeds seed, seed+1, ...: (images, styles)."""
-        styles = [self.random_styles(scene, seed + k) for k in range(num)]
+        """Alias of ``synth(scene, num=num, seed=seed)`` in the form (images
+        [num, 3, H, W] in [-1, 1], styles), seeds seed, seed+1, ..."""
+        styles = [self.draw_styles(scene, seed + k) for k in range(num)]
         return self.render(scene, styles), styles
 
-    def resample(self, scene: Scene, styles: Styles, ids, seed: int) -> Styles:
-        """Redraw the listed instances' codes; everything else stays."""
+    def resample(self, scene: Scene, styles: Styles, ids, seed: int, temperature: float = 1.0,
+                 local: bool = True) -> Styles:
+        """Redraw the listed instances' codes (never to their current ones);
+        everything else stays. ``local``: the image changes only on those
+        instances and a feather of EDIT_FEATHER pixels around them (the
+        rendering is composited into the image of ``styles``); False re-renders
+        the whole image, as the paper does."""
         self._require_instance_styles("resampling instances")
         scene.check_ids(ids)
+        scale = np.float32(check_temperature(temperature))
         out = styles.copy()
         for raw_id in ids:
-            out.noise[int(raw_id)] = self._code(seed, raw_id)
-        return out
+            out.noise[int(raw_id)] = self._redraw_code(seed, raw_id, styles.noise[int(raw_id)]) * scale
+        return out.edit_of(styles, ids) if local else out
 
-    def resample_class(self, scene: Scene, styles: Styles, cls_or_name, seed: int) -> Styles:
-        return self.resample(scene, styles, scene.ids_of_class(cls_or_name), seed)
+    def resample_class(self, scene: Scene, styles: Styles, cls_or_name, seed: int, temperature: float = 1.0,
+                       local: bool = True) -> Styles:
+        return self.resample(scene, styles, scene.ids_of_class(cls_or_name), seed, temperature, local)
 
     def resample_image_noise(self, styles: Styles, seed: int) -> Styles:
         """A new image-level code z; every instance keeps its code."""
@@ -162,7 +239,7 @@ class Synthesizer:
         if self.per_instance_styles or self.encoder is None:
             raise InadeError("copying an image-level style needs a SPADE or CLADE model trained with its image "
                              "encoder; INADE models copy styles per instance (copy_style / --copy)")
-        photo = paddle.to_tensor(load_image(image, self.size)[None])
+        photo = self._tensor(load_image(image, self.size)[None])
         with paddle.no_grad():
             mu, logvar = (t.numpy()[0] for t in self.encoder(photo))
         return mu, logvar
@@ -180,7 +257,7 @@ class Synthesizer:
         self._require_instance_styles("encoding instance styles")
         if self.encoder is None:
             raise InadeError("this model has no style encoder (model.use_encoder is false)")
-        photo = paddle.to_tensor(load_image(image, self.size)[None])
+        photo = self._tensor(load_image(image, self.size)[None])
         _, instances = self._tensors(scene, 1)
         with paddle.no_grad():
             scale_mu, scale_logvar, bias_mu, bias_logvar = (t.numpy()[0] for t in self.encoder(photo, instances))
@@ -192,13 +269,15 @@ class Synthesizer:
     def _from_distribution(self, mu, logvar, seed, raw_id):
         if seed is None:
             return mu.astype(np.float32)
-        eps = paddle.to_tensor(self._code(seed, raw_id)[None, None])
-        stats = [paddle.to_tensor(a[None, None]) for a in (mu[0], logvar[0], mu[1], logvar[1])]
+        eps = self._tensor(self._code(seed, raw_id)[None, None])
+        stats = [self._tensor(a[None, None]) for a in (mu[0], logvar[0], mu[1], logvar[1])]
         return remap_noise(eps, *stats).numpy()[0, 0]
 
-    def copy_style(self, scene: Scene, styles: Styles, reference: Scene, reference_image, pairs, seed=None) -> Styles:
+    def copy_style(self, scene: Scene, styles: Styles, reference: Scene, reference_image, pairs, seed=None,
+                   local: bool = True) -> Styles:
         """Give each target instance the style distribution of a reference
-        instance: pairs [(reference id, target id)]; seed None takes its mean."""
+        instance: pairs [(reference id, target id)]; seed None takes its mean.
+        ``local`` as in ``resample``."""
         reference.check_ids([src for src, _ in pairs])
         scene.check_ids([dst for _, dst in pairs])
         for src, dst in pairs:
@@ -209,7 +288,7 @@ class Synthesizer:
         out = styles.copy()
         for src, dst in pairs:
             out.noise[int(dst)] = self._from_distribution(*encoded[int(src)], seed, dst)
-        return out
+        return out.edit_of(styles, [dst for _, dst in pairs]) if local else out
 
     def reconstruct(self, scene: Scene, image, styles: Styles | None = None, seed=None, refine_steps: int = 0) -> Styles:
         """Every instance takes the style encoded from its own photo (SPADE and

@@ -17,7 +17,7 @@ async function call(path, body) {
   document.body.dataset.busy = "1";
   try {
     const response = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" },
-                                         body: JSON.stringify(Object.assign({ session: state.session }, body)) });
+                                         body: JSON.stringify(Object.assign({ session: state.session, whole_image: $("whole-image").checked }, body)) });
     const payload = await response.json();
     if (!response.ok || payload.error) { showMessage(payload.error || `request failed (${response.status})`); return null; }
     return payload;
