@@ -119,3 +119,23 @@ def test_resample_class_by_name_on_a_folder_model(folder_run, tmp_path):
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         "error: unknown class 'car'; class names: sky, ground, disc, box, diamond, pole"]
+
+
+
+class ColourFeatures:
+    """A feature network small enough for a test, in the FID network's place:
+    each image's channel means and standard deviations (FID with real Inception
+    weights is the same composition with 2048 features)."""
+    def __call__(self, images):
+        import paddle
+
+        return paddle.concat([images.mean(axis=[2, 3]), images.std(axis=[2, 3])], axis=1)
+
+
+def test_fid_and_kid_with_a_feature_network(folder_run):
+    synth = Synthesizer.load(str(folder_run / "run"))
+    maps = list(validation_maps(build_dataset(synth.config.data, "val"), 3))
+    result = evaluate_dataset(synth, maps, 2, seed=0, inception=ColourFeatures())["generated"]
+    assert np.isfinite([result["fid"], result["kid"], result["kid_std"]]).all() and result["fid"] > 0
+    without = evaluate_dataset(synth, maps, 2, seed=0)["generated"]
+    assert {k: v for k, v in result.items() if k not in ("fid", "kid", "kid_std")} == without
