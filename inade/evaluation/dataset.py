@@ -9,7 +9,10 @@ measure reads the colour statistics of the dataset's own instances
   across samples (about 0 when each instance draws its own style, as INADE
   does; near 1 when one code moves them together); independence: their
   distance within one sample over their distance across samples (about 1
-  when independent, 0 when they share a style);
+  when independent, 0 when they share a style); covariation_chance: the
+  same |correlation| after each instance's samples are shuffled on their own
+  (what independent instances score with this many samples: |correlation|
+  over few samples is above 0 by chance);
 - reconstruction error: photo -> encoded styles -> image, the instance
   colours' distance to the photo's, read against the real same-class spread
   (the same distance between different real instances of one class);
@@ -58,7 +61,8 @@ def evaluate_dataset(synth, maps, samples_per_map: int, seed: int, inception=Non
     if samples_per_map < 2:
         raise ValueError(f"diversity needs at least 2 samples per map, got {samples_per_map}")
     limits = {} if max_pixels is None else {"max_pixels": max_pixels}
-    per_map = {"diversity": [], "covariation": [], "independence": [], "pixel_l1": []}
+    per_map = {"diversity": [], "covariation": [], "covariation_chance": [], "independence": [], "pixel_l1": []}
+    shuffles = np.random.default_rng(seed)
     real_pool, reconstructed, originals = ([], []), [], []
     images = {"generated": [], "real": []}
     count = 0
@@ -70,6 +74,8 @@ def evaluate_dataset(synth, maps, samples_per_map: int, seed: int, inception=Non
         colours = instance_colour_statistics(fake, scene.instance, k)
         per_map["diversity"].append(appearance_diversity(colours))
         per_map["covariation"].append(instance_covariation(colours, scene.instance_classes))
+        decoupled = np.stack([colours[shuffles.permutation(samples_per_map), i] for i in range(k)], axis=1)
+        per_map["covariation_chance"].append(instance_covariation(decoupled, scene.instance_classes))
         per_map["independence"].append(instance_independence(colours, scene.instance_classes))
         per_map["pixel_l1"].append(mean_pairwise_l1(fake))
         real_colours = instance_colour_statistics(real, scene.instance, k)[0]

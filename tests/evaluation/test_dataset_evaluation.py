@@ -30,7 +30,8 @@ def test_cli_reports_every_measure_and_reproduces(folder_run, tmp_path):
         assert "reconstruction_error" in (tmp_path / name / "metrics.txt").read_text()
     assert outputs[0] == outputs[1]
     generated = outputs[0]["generated"]
-    assert set(generated) == {"diversity", "covariation", "independence", "pixel_l1", "reconstruction_error"}
+    assert set(generated) == {"diversity", "covariation", "covariation_chance", "independence", "pixel_l1",
+                              "reconstruction_error"}
     assert generated["diversity"] > 0 and generated["pixel_l1"] > 0
     assert outputs[0]["real"]["class_spread"] > 0
     assert outputs[0]["ratios"]["reconstruction_error"] == pytest.approx(
@@ -77,6 +78,7 @@ def test_shared_noise_moves_same_class_instances_together(folder_run):
     shared = _evaluate(ClassSharedStyles, run)
     assert shared["covariation"] > 0.6
     assert independent["covariation"] < 0.3
+    assert shared["covariation"] > shared["covariation_chance"] + 0.3
     assert shared["independence"] < independent["independence"]
 
 
