@@ -4,6 +4,10 @@ Procedural data (no weights needed: the oracle reads classes and instance styles
     inade evaluate --procedural                  # the shipped model (models/procedural)
     inade evaluate --checkpoint runs/procedural --procedural --out eval/procedural
 
+Any model on its dataset's validation split (read from the run's data section; weight-free
+colour statistics of each instance, reconstruction through the encoder, pixel diversity):
+    inade evaluate --checkpoint runs/mydata --num-images 50 --samples-per-map 4 --out eval/mydata
+
 Semantic consistency from an external segmenter's predictions (one PNG of class ids per image):
     inade evaluate --predictions PRED_DIR --labels LABEL_DIR --num-classes 35 [--ignore 255]
 """
@@ -59,6 +63,41 @@ def compare(synths, args, inception):
     return 0
 
 
+def validation(path, args):
+    """Score one model on the validation split its configuration names."""
+    from ..data import build_dataset
+    from ..errors import ConfigError
+    from ..evaluation import evaluate_dataset, validation_maps
+    from ..evaluation.report import dataset_table, save_json
+    from ..synthesis import Synthesizer
+
+    if args.num_images < 1:
+        raise InadeError(f"--num-images must be positive, got {args.num_images}")
+    if args.samples_per_map < 2:
+        raise InadeError(f"--samples-per-map must be at least 2 (diversity compares samples), got {args.samples_per_map}")
+    synth = Synthesizer.load(path)
+    dataset = build_dataset(synth.config.data, "val")
+    if len(dataset) == 0:
+        raise ConfigError(f"the validation split of {path} holds no images")
+    inception = None
+    if args.inception_weights:
+        from ..metrics.inception import load_fid_inception
+
+        inception = load_fid_inception(args.inception_weights)
+    maps = validation_maps(dataset, args.num_images)
+    result = evaluate_dataset(synth, maps, args.samples_per_map, args.seed, inception, args.max_pixels)
+    result["settings"]["checkpoint"] = path
+    text = dataset_table(result)
+    print(text)
+    if args.out:
+        from ..atomic import atomic_write_text
+
+        save_json(result, os.path.join(args.out, "metrics.json"))
+        atomic_write_text(os.path.join(args.out, "metrics.txt"), text + "\n")
+        print(f"wrote {args.out}/metrics.json and {args.out}/metrics.txt")
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="inade evaluate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", nargs="+", metavar="[NAME=]PATH",
@@ -67,6 +106,8 @@ def main(argv=None):
     parser.add_argument("--procedural", action="store_true", help="oracle metrics on the procedural dataset")
     parser.add_argument("--layouts", type=int, default=12, help="label maps to evaluate")
     parser.add_argument("--samples", type=int, default=4, help="images per label map")
+    parser.add_argument("--num-images", type=int, default=16, help="validation label maps to evaluate (with --checkpoint)")
+    parser.add_argument("--samples-per-map", type=int, default=4, help="images generated per validation map")
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--refine-steps", type=int, default=0,
                         help="also report the reconstruction error after this many refinement steps of the codes (e.g. 150)")
@@ -93,8 +134,12 @@ def main(argv=None):
             save_json(scores, os.path.join(args.out, "segmentation.json"))
         return 0
     if not args.procedural:
-        raise InadeError("give --procedural (with --checkpoint, or the shipped model is evaluated), "
-                         "or --predictions with --labels")
+        if not args.checkpoint:
+            raise InadeError("give --checkpoint RUN (its validation split), --procedural, "
+                             "or --predictions with --labels")
+        if len(args.checkpoint) > 1:
+            raise InadeError("the validation-split evaluation takes one --checkpoint (comparisons: --procedural)")
+        return validation(args.checkpoint[0], args)
     from ..data.procedural import ProceduralDataset
     from ..evaluation import evaluate_procedural
     from ..evaluation.report import sample_figure, save_json, table

@@ -2,7 +2,11 @@
 layer produces (after each format's label shift)."""
 from __future__ import annotations
 
-from .procedural import CLASS_NAMES as PROCEDURAL
+import os
+
+from ..errors import DataError
+
+from .procedural import CLASS_FILE, CLASS_NAMES as PROCEDURAL
 
 # Cityscapes labelIds 0..33 (+ 34: the license-plate id -1 of the toolkit, 35 channels in all).
 CITYSCAPES = (
@@ -77,3 +81,25 @@ CLASS_NAMES = {
     "celeba": CELEBA,
     "facades": FACADES,
 }
+
+
+def dataset_class_names(cfg, label_nc: int):
+    """The class names of a DataConfig's dataset, or None when it has none: a
+    standard type's table; the folder type's data.class_names, else a
+    classes.txt in the folder holding data.label_dir. The count must match label_nc."""
+    if cfg.type != "folder":
+        return CLASS_NAMES.get(cfg.type)
+    names, where = cfg.class_names, "data.class_names"
+    if names is None and cfg.label_dir:
+        path = os.path.join(os.path.dirname(os.path.normpath(cfg.label_dir)), CLASS_FILE)
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8") as f:
+                names, where = [line.strip() for line in f if line.strip()], path
+    if names is None:
+        return None
+    if len(names) != label_nc:
+        raise DataError(f"{where} names {len(names)} classes, but data.label_nc is {label_nc} (one name per class id)")
+    if len(set(names)) != len(names):
+        repeated = next(n for n in names if names.count(n) > 1)
+        raise DataError(f"{where} names class {repeated!r} twice")
+    return tuple(names)

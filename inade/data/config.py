@@ -18,6 +18,15 @@ class DataConfig:
     image_dir: Optional[str] = None
     label_dir: Optional[str] = None
     instance_dir: Optional[str] = None
+    # Generic folders: the validation split (held-out photos with their maps),
+    # which `inade evaluate --checkpoint RUN` scores; instance maps as above.
+    val_image_dir: Optional[str] = None
+    val_label_dir: Optional[str] = None
+    val_instance_dir: Optional[str] = None
+    # Generic folders: one name per class id (0..label_nc-1), for --resample-class
+    # NAME and the page; without it, a classes.txt (one name a line) in the folder
+    # holding label_dir is read when present.
+    class_names: Optional[list[str]] = None
     # Defaults come from the dataset type when left unset.
     label_nc: Optional[int] = None
     contain_dontcare: Optional[bool] = None

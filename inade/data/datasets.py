@@ -6,6 +6,7 @@ import numpy as np
 from paddle.io import Dataset
 
 from ..errors import BadDataFile, DataError
+from .classes import dataset_class_names
 from .formats import FORMATS, map_labels
 from .instances import instances_from_components, limit_instances, number_instances
 from .readers import read_index_map, read_rgb
@@ -139,5 +140,6 @@ def build_dataset(cfg, phase: str = "train") -> Dataset:
     dontcare_value = cfg.dontcare_value if cfg.dontcare_value is not None else fmt.dontcare_value
     if contain_dontcare and dontcare_value is None:
         raise DataError("data.contain_dontcare is true but data.dontcare_value is not set (e.g. 255)")
+    class_names = dataset_class_names(cfg, label_nc)
     files = fmt.list_files(cfg, phase)
-    return PairedDataset(files, cfg, phase, label_nc, contain_dontcare, dontcare_value, fmt.label_offset, fmt.class_names)
+    return PairedDataset(files, cfg, phase, label_nc, contain_dontcare, dontcare_value, fmt.label_offset, class_names)

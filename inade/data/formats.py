@@ -65,9 +65,16 @@ def _split_name(phase: str, train: str, val: str) -> str:
 
 
 def list_folder(cfg, phase):
-    image_dir = _require_dir(cfg.image_dir, "image_dir")
-    label_dir = _require_dir(cfg.label_dir, "label_dir")
-    instances = _by_stem(_require_dir(cfg.instance_dir, "instance_dir")) if cfg.instance_dir else None
+    """Training: image_dir/label_dir/instance_dir; validation: the val_ folders,
+    which must be given (a held-out split is the user's choice, not guessed)."""
+    prefix = "" if phase == "train" else "val_"
+    if phase != "train" and not cfg.val_image_dir:
+        raise DataError("the folder dataset has no validation split: set data.val_image_dir and data.val_label_dir "
+                        "(and data.val_instance_dir) to folders of held-out photos and maps")
+    image_dir = _require_dir(getattr(cfg, prefix + "image_dir"), prefix + "image_dir")
+    label_dir = _require_dir(getattr(cfg, prefix + "label_dir"), prefix + "label_dir")
+    instance_dir = getattr(cfg, prefix + "instance_dir")
+    instances = _by_stem(_require_dir(instance_dir, prefix + "instance_dir")) if instance_dir else None
     return pair_files(_by_stem(image_dir), _by_stem(label_dir), instances, image_dir)
 
 

@@ -45,6 +45,8 @@ TEXTURE_PERIOD_RANGE = (6.0, 12.0)  # pixels at 64x64
 APPEARANCE_FIELDS = ("hue_offset", "saturation", "value", "shading", "shading_angle", "texture", "texture_angle", "texture_period")
 EXPORT_FOLDERS = ("images", "labels", "instances")
 EXPORT_MARKER = "procedural_export.json"
+# One class name a line, beside the folders: what a folder dataset's class names are read from.
+CLASS_FILE = "classes.txt"
 
 
 def class_of_raw_id(raw_id):
@@ -220,7 +222,7 @@ def _previous_export(out_dir: str) -> bool:
             names = {f"{index:06d}.png" for index in range(int(json.load(f)["num_samples"]))}
     except (OSError, ValueError, KeyError, TypeError):
         return False
-    if set(os.listdir(out_dir)) != {EXPORT_MARKER, *EXPORT_FOLDERS}:
+    if set(os.listdir(out_dir)) - {CLASS_FILE} != {EXPORT_MARKER, *EXPORT_FOLDERS}:
         return False
     return all(os.path.isdir(os.path.join(out_dir, folder)) and set(os.listdir(os.path.join(out_dir, folder))) == names
                for folder in EXPORT_FOLDERS)
@@ -229,7 +231,7 @@ def _previous_export(out_dir: str) -> bool:
 def export_procedural(out_dir: str, num_samples: int, size: int = 64, seed: int = 0) -> str:
     """Write items 0..num_samples-1 in the generic folder layout: images/*.png
     (RGB), labels/*.png (8-bit class ids), instances/*.png (16-bit raw ids),
-    plus procedural_export.json with the settings. Returns the absolute folder.
+    plus procedural_export.json with the settings and classes.txt. Returns the absolute folder.
 
     The folder appears complete or not at all (built beside it, then renamed).
     It must be new, empty, or an earlier export, which is replaced; anything
@@ -258,6 +260,8 @@ def export_procedural(out_dir: str, num_samples: int, size: int = 64, seed: int 
             Image.fromarray(raw_instance.astype(np.uint16)).save(os.path.join(staging, "instances", name))
         with open(os.path.join(staging, EXPORT_MARKER), "w", encoding="utf-8") as f:
             json.dump({"num_samples": num_samples, "size": size, "seed": seed, "class_names": CLASS_NAMES}, f, indent=1)
+        with open(os.path.join(staging, CLASS_FILE), "w", encoding="utf-8") as f:
+            f.write("".join(name + "\n" for name in CLASS_NAMES))
         replaced = None
         if os.path.exists(out_dir) and os.listdir(out_dir):
             replaced = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.", suffix=".old", dir=parent)

@@ -84,3 +84,16 @@ def comparison_figure(synths: dict, dataset, path: str, layouts=(0, 1, 2, 3), sa
             row += [to_uint8_image(im) for im in images]
         rows.append(row)
     save_png(path, grid(rows))
+
+
+def dataset_table(result: dict) -> str:
+    """Rows of evaluate_dataset's measures; reconstruction beside the real same-class spread."""
+    rows = [("measure", "generated", "real same-class spread", "ratio")]
+    for key, value in result["generated"].items():
+        if key == "reconstruction_error":
+            ratio = result["ratios"].get(key)
+            rows.append((key, f"{value:.4f}", f"{result['real']['class_spread']:.4f}",
+                         "" if ratio is None else f"{ratio:.3f}"))
+        else:
+            rows.append((key, f"{value:.4f}", "", ""))
+    return text_table(rows)

@@ -23,7 +23,7 @@ import paddle
 
 from ..checkpoints.native import checkpoint_path, load_checkpoint
 from ..config import Config, from_dict
-from ..data.classes import CLASS_NAMES
+from ..data.classes import dataset_class_names
 from ..data.positional import dataset_positional_maps
 from ..data.readers import DEFAULT_MAX_PIXELS
 from ..data.semantics import instance_onehot, semantic_input
@@ -79,7 +79,7 @@ class Synthesizer(SynthesisPipeline):
         encoder = build_encoder(config.model, config.data.crop_size) if state.get("encoder") is not None else None
         if encoder is not None:
             encoder.set_state_dict(state["encoder"])
-        names = CLASS_NAMES.get(config.data.type)
+        names = dataset_class_names(config.data, classes["label_nc"])
         # Sampling only: bake the spectral-norm division into the weights once instead
         # of at every forward (the same weights, bit for bit; ~12% of a 256x256 forward).
         generator = fold_spectral_norm(generator.eval())

@@ -115,9 +115,9 @@ def test_instances_without_files_from_labels_or_components(tmp_path):
     save(f"{tmp_path}/labels/a.png", label)
     base = dict(type="folder", image_dir=f"{tmp_path}/images", label_dir=f"{tmp_path}/labels", label_nc=2,
                 crop_size=32, preprocess_mode="fixed", no_flip=True)
-    per_class = build_dataset(DataConfig(**base, instances_from="label"), "val")[0]
+    per_class = build_dataset(DataConfig(**base, instances_from="label"), "train")[0]
     assert per_class["instance_ids"].tolist() == [0, 1]
-    components = build_dataset(DataConfig(**base, instances_from="components"), "val")[0]
+    components = build_dataset(DataConfig(**base, instances_from="components"), "train")[0]
     assert len(components["instance_ids"]) == 5  # two bars + three background pieces
     assert sorted(components["instance_classes"].tolist()) == [0, 0, 0, 1, 1]
 

@@ -203,7 +203,7 @@ def test_export_command_and_its_output_loads_as_a_folder_dataset(tmp_path):
     assert f"wrote 2 procedural samples (32x32, seed 0) to {out}" in done.stdout
     cfg = DataConfig(type="folder", image_dir=str(out / "images"), label_dir=str(out / "labels"),
                      instance_dir=str(out / "instances"), label_nc=6, crop_size=32, preprocess_mode="fixed", no_flip=True)
-    item = build_dataset(cfg, "val")[1]
+    item = build_dataset(cfg, "train")[1]
     original = ProceduralDataset(size=32, num_samples=2)[1]
     for key in ("label", "instance", "instance_ids", "instance_classes"):
         np.testing.assert_array_equal(item[key], original[key])

@@ -111,3 +111,21 @@ def test_covariation_is_near_zero_for_independent_styles_and_one_for_a_shared_sh
     assert instance_covariation(together, classes) == pytest.approx(1.0)
     assert np.isnan(instance_covariation(independent, np.array([0, 1, 2])))
     assert np.isnan(instance_covariation(np.ones((4, 3, 2)), classes))  # nothing varies
+
+
+def test_instance_colour_statistics_and_self_reconstruction():
+    from inade.metrics import instance_colour_statistics, reconstruction_error
+
+    rng = np.random.default_rng(0)
+    images = rng.uniform(-1, 1, (2, 3, 6, 8))
+    instance = np.zeros((6, 8), dtype=np.int64)
+    instance[:, 5:] = 1
+    instance[0, 0] = -1  # outside every instance
+    stats = instance_colour_statistics(images, instance, 3)
+    assert stats.shape == (2, 3, 6)
+    pixels = (images[1][:, instance == 1] + 1) / 2
+    np.testing.assert_allclose(stats[1, 1, :3], pixels.mean(axis=1))
+    np.testing.assert_allclose(stats[1, 1, 3:], pixels.std(axis=1), atol=1e-12)
+    assert np.isnan(stats[:, 2]).all()  # an instance without pixels
+    assert reconstruction_error(stats[0], stats[0]) == 0.0
+    assert reconstruction_error(stats[0], stats[1]) > 0.0

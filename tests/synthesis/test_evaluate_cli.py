@@ -32,7 +32,7 @@ def test_evaluate_without_a_task_says_what_to_give():
     done = subprocess.run(EVALUATE, capture_output=True, text=True, timeout=120)
     assert done.returncode != 0
     assert done.stderr.strip().splitlines() == [
-        "error: give --procedural (with --checkpoint, or the shipped model is evaluated), or --predictions with --labels"]
+        "error: give --checkpoint RUN (its validation split), --procedural, or --predictions with --labels"]
 
 
 def test_segmentation_scores_from_prediction_folders(tmp_path):
