@@ -46,14 +46,14 @@ def test_cli_reports_every_measure_and_reproduces(folder_run, tmp_path):
 
 class ConstantStyles(Synthesizer):
     """Every sample draws the styles of seed 0: the instance noise is constant."""
-    def random_styles(self, scene, seed):
-        return super().random_styles(scene, 0)
+    def draw_styles(self, scene, seed, temperature=1.0):
+        return super().draw_styles(scene, 0, temperature)
 
 
 class ClassSharedStyles(Synthesizer):
     """Instances of one class share one code per sample (no per-instance noise)."""
-    def random_styles(self, scene, seed):
-        styles = super().random_styles(scene, seed)
+    def draw_styles(self, scene, seed, temperature=1.0):
+        styles = super().draw_styles(scene, seed, temperature)
         for raw_id, cls in styles.classes.items():
             styles.noise[raw_id] = self._code(seed, 100000 + cls)
         return styles
