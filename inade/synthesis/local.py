@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import DataError
+
 EDIT_FEATHER = 2
 
 
@@ -27,7 +29,13 @@ def _dilate(mask: np.ndarray) -> np.ndarray:
 def edit_alpha(scene, ids, feather: int = EDIT_FEATHER) -> np.ndarray:
     """float32 [H, W]: 1 on the instances ``ids`` (raw ids of ``scene``), then
     feather/(feather+1), ..., 1/(feather+1) on the rings around them, 0 beyond."""
-    indices = [list(scene.instance_ids).index(int(raw)) for raw in ids]
+    present = [int(raw) for raw in scene.instance_ids]
+    missing = [int(raw) for raw in ids if int(raw) not in present]
+    if missing:
+        # a style file's edit history names ids of another map
+        raise DataError(f"the style file's edits name instance ids {missing} that this instance map does not have "
+                        f"(its ids: {present}); use the maps the style file was made with")
+    indices = [present.index(int(raw)) for raw in ids]
     mask = np.isin(scene.instance, indices)
     alpha = mask.astype(np.float32)
     for _ in range(feather):

@@ -117,3 +117,15 @@ def test_the_pages_whole_image_box_re_renders_as_the_paper(shipped):
     assert studio.session(token).styles.edited == (thing,)
     studio.act(token, "resample", {"id": thing, "whole_image": True})
     assert studio.session(token).styles.base is None
+
+
+def test_an_edit_history_naming_absent_ids_is_one_error():
+    from types import SimpleNamespace
+
+    from inade.errors import DataError
+    from inade.synthesis.local import edit_alpha
+
+    scene = SimpleNamespace(instance_ids=[5, 7], instance=np.zeros((4, 4), dtype=np.int64))
+    with pytest.raises(DataError, match=r"instance ids \[9\] that this instance map does not have \(its ids: \[5, 7\]\)"):
+        edit_alpha(scene, [9])
+    assert edit_alpha(scene, [5]).min() == 1.0  # instance index 0 covers the whole map
