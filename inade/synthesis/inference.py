@@ -12,6 +12,7 @@ def load_predictor(prefix: str):
 
     config = inference.Config(prefix + ".json", prefix + ".pdiparams")
     config.disable_mkldnn()
+    config.disable_glog_info()  # its per-pass log says nothing to a user running the model
     return inference.create_predictor(config)
 
 
