@@ -25,6 +25,20 @@ def run_cli(main, argv=None) -> int:
         return 130
 
 
+def add_max_pixels_argument(parser, what: str = "images") -> None:
+    """--max-pixels, the image-size bound of every command that reads images; check it with checked_max_pixels."""
+    from .data.readers import DEFAULT_MAX_PIXELS
+
+    parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
+                        help=f"refuse {what} with more pixels than this before decoding them (default %(default)s)")
+
+
+def checked_max_pixels(value: int) -> int:
+    if value < 1:
+        raise InadeError(f"--max-pixels must be positive, got {value}")
+    return value
+
+
 def add_config_arguments(parser) -> None:
     """--config and -o/--override, as every tool that reads a training configuration takes them."""
     parser.add_argument("--config", required=True, help="YAML configuration file")

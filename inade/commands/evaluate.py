@@ -15,7 +15,7 @@ import argparse
 import glob
 import os
 
-from ..data.readers import DEFAULT_MAX_PIXELS
+from ..cli import add_max_pixels_argument, checked_max_pixels
 from ..errors import InadeError
 
 
@@ -117,12 +117,9 @@ def main(argv=None):
     parser.add_argument("--labels", help="folder of ground-truth label maps (same file names)")
     parser.add_argument("--num-classes", type=int)
     parser.add_argument("--ignore", type=int, help="label value to ignore (e.g. 255)")
-    parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
-                        help="refuse prediction and label maps with more pixels than this before decoding them "
-                             "(default %(default)s)")
+    add_max_pixels_argument(parser, "prediction and label maps")
     args = parser.parse_args(argv)
-    if args.max_pixels < 1:
-        raise InadeError(f"--max-pixels must be positive, got {args.max_pixels}")
+    checked_max_pixels(args.max_pixels)
 
     if args.predictions:
         if not (args.labels and args.num_classes):

@@ -22,7 +22,7 @@ import argparse
 import glob
 import os
 
-from ..data.readers import DEFAULT_MAX_PIXELS
+from ..cli import add_max_pixels_argument, checked_max_pixels
 from ..errors import InadeError
 from ..resources import example_maps
 
@@ -132,11 +132,9 @@ def main(argv=None):
     parser.add_argument("--interpolate", nargs=2, metavar=("A", "B"), help="two style files")
     parser.add_argument("--steps", type=int, default=8, help="images along an interpolation")
     parser.add_argument("--ids", help="with --interpolate: move only these instance ids")
-    parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
-                        help="refuse images with more pixels than this before decoding them (default %(default)s)")
+    add_max_pixels_argument(parser, "images")
     args = parser.parse_args(argv)
-    if args.max_pixels < 1:
-        raise InadeError(f"--max-pixels must be positive, got {args.max_pixels}")
+    checked_max_pixels(args.max_pixels)
     if args.num < 1:
         raise InadeError(f"--num must be at least 1, got {args.num}")
     if args.refine_steps and not args.reconstruct:
