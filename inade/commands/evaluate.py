@@ -7,6 +7,9 @@ Procedural data (no weights needed: the oracle reads classes and instance styles
 Any model on its dataset's validation split (read from the run's data section; weight-free
 colour statistics of each instance, reconstruction through the encoder, pixel diversity):
     inade evaluate --checkpoint runs/mydata --num-images 50 --samples-per-map 4 --out eval/mydata
+  adding LPIPS diversity and FID/KID from weight files you downloaded:
+    inade evaluate --checkpoint runs/mydata --lpips-weights alex.pth --lpips-trunk alexnet-owt-7be5be79.pth \
+        --inception-weights pt_inception-2015-12-05-6726825d.pth
 
 Semantic consistency from an external segmenter's predictions (one PNG of class ids per image):
     inade evaluate --predictions PRED_DIR --labels LABEL_DIR --num-classes 35 [--ignore 255]
@@ -43,7 +46,24 @@ def segmentation(args):
     return scores
 
 
-def compare(synths, args, inception):
+def pretrained_networks(args) -> dict:
+    """The networks the user gave weights for, as evaluate_*'s keyword arguments."""
+    networks = {}
+    if args.inception_weights:
+        from ..metrics.inception import load_fid_inception
+
+        networks["inception"] = load_fid_inception(args.inception_weights)
+    if bool(args.lpips_weights) != bool(args.lpips_trunk):
+        raise InadeError("LPIPS needs both --lpips-weights (the linear layers) and --lpips-trunk (the AlexNet or "
+                         "VGG16 weights they were trained on)")
+    if args.lpips_weights:
+        from ..metrics.lpips import load_lpips
+
+        networks["lpips"] = load_lpips(args.lpips_weights, args.lpips_trunk)
+    return networks
+
+
+def compare(synths, args, networks):
     from ..data.procedural import ProceduralDataset
     from ..evaluation import evaluate_procedural
     from ..evaluation.report import comparison_figure, comparison_table, save_json
@@ -51,7 +71,8 @@ def compare(synths, args, inception):
     sizes = {name: synth.size for name, synth in synths.items()}
     if len(set(sizes.values())) > 1:
         raise InadeError(f"models to compare must have one image size, got {sizes}")
-    results = {name: evaluate_procedural(synth, args.layouts, args.samples, args.seed, inception, args.refine_steps)
+    results = {name: evaluate_procedural(synth, args.layouts, args.samples, args.seed, refine_steps=args.refine_steps,
+                                         **networks)
                for name, synth in synths.items()}
     print(comparison_table(results))
     if args.out:
@@ -79,13 +100,9 @@ def validation(path, args):
     dataset = build_dataset(synth.config.data, "val")
     if len(dataset) == 0:
         raise ConfigError(f"the validation split of {path} holds no images")
-    inception = None
-    if args.inception_weights:
-        from ..metrics.inception import load_fid_inception
-
-        inception = load_fid_inception(args.inception_weights)
     maps = validation_maps(dataset, args.num_images)
-    result = evaluate_dataset(synth, maps, args.samples_per_map, args.seed, inception, args.max_pixels)
+    result = evaluate_dataset(synth, maps, args.samples_per_map, args.seed, max_pixels=args.max_pixels,
+                              **pretrained_networks(args))
     result["settings"]["checkpoint"] = path
     text = dataset_table(result)
     print(text)
@@ -113,6 +130,10 @@ def main(argv=None):
                         help="also report the reconstruction error after this many refinement steps of the codes (e.g. 150)")
     parser.add_argument("--out", help="folder for metrics.json and samples.png")
     parser.add_argument("--inception-weights", help="FID Inception weights (pytorch-fid's pt_inception-*.pth or .pdparams): adds FID and KID")
+    parser.add_argument("--lpips-weights", help="LPIPS linear weights (the LPIPS release's weights/v0.1/alex.pth or "
+                                                "vgg.pth): adds the samples' mean pairwise LPIPS")
+    parser.add_argument("--lpips-trunk", help="the network those were trained on: torchvision's alexnet-owt-*.pth "
+                                              "or vgg16-*.pth (or .pdparams / .safetensors with the same names)")
     parser.add_argument("--predictions", help="folder of predicted label maps")
     parser.add_argument("--labels", help="folder of ground-truth label maps (same file names)")
     parser.add_argument("--num-classes", type=int)
@@ -153,14 +174,11 @@ def main(argv=None):
         synths[name or os.path.basename(os.path.normpath(path))] = synth = Synthesizer.load(path)
         if synth.config.data.type != "procedural":
             raise InadeError(f"--procedural needs a model of the procedural data, {path} is of {synth.config.data.type!r}")
-    inception = None
-    if args.inception_weights:
-        from ..metrics.inception import load_fid_inception
-
-        inception = load_fid_inception(args.inception_weights)
+    networks = pretrained_networks(args)
     if len(synths) > 1:
-        return compare(synths, args, inception)
-    result = evaluate_procedural(synth, args.layouts, args.samples, args.seed, inception, args.refine_steps)
+        return compare(synths, args, networks)
+    result = evaluate_procedural(synth, args.layouts, args.samples, args.seed, refine_steps=args.refine_steps,
+                                 **networks)
     print(table(result))
     if args.out:
         save_json(result, os.path.join(args.out, "metrics.json"))

@@ -16,7 +16,8 @@ measure reads the colour statistics of the dataset's own instances
 - reconstruction error: photo -> encoded styles -> image, the instance
   colours' distance to the photo's, read against the real same-class spread
   (the same distance between different real instances of one class);
-- pixel_l1: mean pairwise L1 between the samples of one map.
+- pixel_l1: mean pairwise L1 between the samples of one map; lpips, the
+  same pairs' LPIPS, when an LPIPS network is given.
 FID and KID are added when Inception weights are given.
 """
 from __future__ import annotations
@@ -32,6 +33,7 @@ from ..metrics import (
     mean_pairwise_l1,
     reconstruction_error,
 )
+from ..metrics.lpips import mean_pairwise_lpips
 from ..synthesis.scene import load_image
 
 
@@ -53,7 +55,8 @@ def _photo_uint8(image: np.ndarray) -> np.ndarray:
     return ((image.transpose(1, 2, 0) + 1.0) * 127.5).round().clip(0, 255).astype(np.uint8)
 
 
-def evaluate_dataset(synth, maps, samples_per_map: int, seed: int, inception=None, max_pixels=None) -> dict:
+def evaluate_dataset(synth, maps, samples_per_map: int, seed: int, inception=None, max_pixels=None,
+                     lpips=None) -> dict:
     """Score ``synth`` on ``maps`` (see validation_maps), each rendered with
     seeds seed + samples_per_map * index + k. Maps and photos are resized
     (nearest / bilinear) to the model's size. Returns {"generated", "real",
@@ -62,6 +65,8 @@ def evaluate_dataset(synth, maps, samples_per_map: int, seed: int, inception=Non
         raise ValueError(f"diversity needs at least 2 samples per map, got {samples_per_map}")
     limits = {} if max_pixels is None else {"max_pixels": max_pixels}
     per_map = {"diversity": [], "covariation": [], "covariation_chance": [], "independence": [], "pixel_l1": []}
+    if lpips is not None:
+        per_map["lpips"] = []
     shuffles = np.random.default_rng(seed)
     real_pool, reconstructed, originals = ([], []), [], []
     images = {"generated": [], "real": []}
@@ -78,6 +83,8 @@ def evaluate_dataset(synth, maps, samples_per_map: int, seed: int, inception=Non
         per_map["covariation_chance"].append(instance_covariation(decoupled, scene.instance_classes))
         per_map["independence"].append(instance_independence(colours, scene.instance_classes))
         per_map["pixel_l1"].append(mean_pairwise_l1(fake))
+        if lpips is not None:
+            per_map["lpips"].append(mean_pairwise_lpips(lpips, fake))
         real_colours = instance_colour_statistics(real, scene.instance, k)[0]
         real_pool[0].append(real_colours)
         real_pool[1].append(scene.instance_classes)

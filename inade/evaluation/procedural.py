@@ -10,6 +10,7 @@ import numpy as np
 
 from ..data import oracle
 from ..data.procedural import ProceduralDataset
+from ..metrics.lpips import mean_pairwise_lpips
 from ..synthesis.refine import refine_styles
 from ..metrics import (
     appearance_diversity,
@@ -32,15 +33,16 @@ def _descriptors(images, scene):
 
 
 def evaluate_procedural(synth, num_layouts: int = 12, samples: int = 4, seed: int = 1234, inception=None,
-                        refine_steps: int = 0) -> dict:
+                        refine_steps: int = 0, lpips=None) -> dict:
     """Run ``synth`` on ``num_layouts`` procedural label maps (seeded), ``samples``
     images each. Returns {"generated": {...}, "real": {...}, "ratios": {...}, "passes": {...}}.
     With an FID ``inception`` network, FID and KID against the real images are added;
+    with an ``lpips`` network (inade.metrics.lpips), each map's mean pairwise LPIPS;
     with ``refine_steps``, the reconstruction error after that many refinement
     steps too (reported beside the encoder's, which the bound is on)."""
     dataset = ProceduralDataset(size=synth.size[1], num_samples=num_layouts, seed=seed)
-    stats = {side: {"diversity": [], "independence": [], "covariation": [], "pixel_l1": []}
-             for side in ("generated", "real")}
+    measures = ("diversity", "independence", "covariation", "pixel_l1") + (("lpips",) if lpips is not None else ())
+    stats = {side: {name: [] for name in measures} for side in ("generated", "real")}
     segmentations = {side: ([], []) for side in ("generated", "real")}
     pools = {side: ([], []) for side in ("generated", "real")}
     rec_pairs = ([], [])
@@ -60,6 +62,8 @@ def evaluate_procedural(synth, num_layouts: int = 12, samples: int = 4, seed: in
             stats[side]["independence"].append(instance_independence(descriptors, scene.instance_classes))
             stats[side]["covariation"].append(instance_covariation(descriptors, scene.instance_classes))
             stats[side]["pixel_l1"].append(mean_pairwise_l1(images))
+            if lpips is not None:
+                stats[side]["lpips"].append(mean_pairwise_lpips(lpips, images))
             pools[side][0].append(descriptors.reshape(-1, descriptors.shape[-1]))
             pools[side][1].append(np.tile(scene.instance_classes, samples))
         if synth.encoder is not None:

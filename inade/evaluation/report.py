@@ -54,7 +54,7 @@ def comparison_table(results: dict) -> str:
     for key, ratio_name in RATIO_NAMES.items():
         cells = [f"{results[n]['ratios'][ratio_name]:.3f}" if ratio_name in results[n]["ratios"] else "-" for n in names]
         rows.append((f"{key} (ratio)", f"{_real_value(first, key):.4f}", *cells, _bound(ratio_name)))
-    for key in ("covariation", "style_distance_to_real", "pixel_l1", "fid", "kid"):
+    for key in ("covariation", "style_distance_to_real", "pixel_l1", "lpips", "fid", "kid"):
         if all(key in results[n]["generated"] for n in names):
             real = first["real"].get(key)
             rows.append((key, "" if real is None else f"{real:.4f}",
