@@ -62,12 +62,21 @@ COMMANDS = {
 }
 
 
+def _warning_line(message, category, filename, lineno, file=None, line=None):
+    """A warning to a command's user is one line: what is wrong and what to do,
+    not the library line that raised it."""
+    print(f"warning: {message}", file=sys.stderr if file is None else file)
+
+
 def run_command(name: str, argv=None) -> int:
     """Run subcommand ``name`` with ``argv`` (default: the process's arguments)."""
+    import warnings
+
     from .runtime import prepare_process
 
     # before the command's first `import paddle`: threads and MKL are read when it loads
     prepare_process()
+    warnings.showwarning = _warning_line
     module = importlib.import_module(COMMANDS[name][0])
     return run_cli(module.main, sys.argv[1:] if argv is None else argv)
 

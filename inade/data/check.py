@@ -180,21 +180,23 @@ def raise_for_problems(report: CheckReport, cfg,
 
 
 def preflight(dataset, cfg):
-    """(dataset to train on, notes for the log) after checking every file, or
-    a DataError with the report. Datasets without files pass as they are."""
+    """(dataset to train on, the check's summary, notes) after checking every
+    file, or a DataError with the report. The summary is printed here, since
+    the check can take minutes before a run has a log; the caller logs it and
+    the notes (the files skipped by data.skip_bad_files). Datasets without
+    files pass as they are, with no summary."""
     if not cfg.check_files or not hasattr(dataset, "check"):
-        return dataset, []
+        return dataset, None, []
     report = check_dataset(dataset)
     print(report.summary(), flush=True)
     if not report.problems:
-        return dataset, [report.summary()]
+        return dataset, report.summary(), []
     if not cfg.skip_bad_files:
         raise_for_problems(report, cfg)
     if len(report.problems) == report.total:
         raise_for_problems(report, cfg, "none is left to train on")
     kept = copy.copy(dataset)
     kept.files = [paths for index, paths in enumerate(dataset.files) if index not in report.problems]
-    notes = [report.summary(), f"data.skip_bad_files: training on {len(kept.files)} samples, skipping "
-             f"{len(report.problems)}:"]
+    notes = [f"data.skip_bad_files: training on {len(kept.files)} samples, skipping {len(report.problems)}:"]
     notes += [f"  skipped {report.problems[index][1]}" for index in sorted(report.problems)]
-    return kept, notes
+    return kept, report.summary(), notes

@@ -276,7 +276,7 @@ def train(config, resume: bool = True, dataset=None) -> RunResult:
     random.seed(config.seed)
     dataset = dataset if dataset is not None else build_dataset(config.data, "train")
     # Every file checked (or the bad ones dropped) before anything is written.
-    dataset, data_notes = preflight(dataset, config.data)
+    dataset, data_summary, data_notes = preflight(dataset, config.data)
     training = Training(config, dataset)
     store = CheckpointStore(os.path.join(run_dir, CHECKPOINTS), keep=config.logging.keep_checkpoints)
     leftovers = store.remove_temp_files() if is_main else []
@@ -302,6 +302,8 @@ def train(config, resume: bool = True, dataset=None) -> RunResult:
     verb = f"resuming at iteration {training.iteration}" if resuming else "starting"
     stages = f"{training.total_iterations} + {training.fit_iterations} encoder-fitting iterations" if training.fit_iterations else f"{total} iterations"
     monitor.message(f"{verb}: {run_dir} ({len(dataset)} samples, {stages})")
+    if data_summary:
+        monitor.message(data_summary, echo=False)  # preflight printed it
     for note in data_notes:
         monitor.message(note)
     if leftovers:

@@ -29,12 +29,15 @@ class TrainingMonitor:
             else:
                 self.writer = LogWriter(logdir=os.path.join(run_dir, "visualdl"))
 
-    def message(self, text: str) -> None:
+    def message(self, text: str, echo: bool = True) -> None:
+        """``text`` to train.log, and to the console unless ``echo`` is False."""
         if not self.enabled:
             return
         stamped = f"[{time.strftime('%Y-%m-%d %H:%M:%S')}] {text}"
         self.log_file.write(stamped + "\n")
         self.log_file.flush()
+        if not echo:
+            return
         if self.bar is not None:
             self.bar.write(text)
         else:

@@ -81,12 +81,19 @@ def test_check_data_tool_reports_and_caches(bad_dataset, tmp_path):
 def test_skip_bad_files_trains_on_the_rest_and_lists_them(bad_dataset, tmp_path):
     root, bad = bad_dataset
     config = write_config(tmp_path, tmp_path / "run", data=data_section(root, skip_bad_files=True),
-                          optim={"iterations": 2}, logging={"image_every": 0, "checkpoint_every": 100})
+                          optim={"iterations": 2}, logging={"image_every": 0, "checkpoint_every": 100},
+                          loss={"lambda_vgg": 10.0, "vgg_weights": None})
     done = tool("train", "--config", config)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     log = (tmp_path / "run" / "train.log").read_text()
     assert "training on 4 samples, skipping 7" in log
+    # the check's summary: printed once (before the run folder exists), logged once
+    assert done.stdout.count("data check: 11 samples") == 1 and log.count("data check: 11 samples") == 1
+    # a warning is one line for the user, not Python's file:line and source
+    (warning,) = [line for line in done.stderr.splitlines() if "lambda_vgg" in line]
+    assert warning.startswith("warning: loss.lambda_vgg is set but loss.vgg_weights names no VGG19 weights file")
+    assert "UserWarning" not in done.stderr
     for path in bad.values():
         assert f"skipped {path}: " in done.stdout and f"skipped {path}: " in log
 
