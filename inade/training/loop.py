@@ -277,6 +277,10 @@ def train(config, resume: bool = True, dataset=None) -> RunResult:
     dataset = dataset if dataset is not None else build_dataset(config.data, "train")
     # Every file checked (or the bad ones dropped) before anything is written.
     dataset, data_summary, data_notes = preflight(dataset, config.data)
+    if config.data.class_names is None and getattr(dataset, "class_names", None) and config.data.type == "folder":
+        # names read from a classes.txt beside the data go into the run's config
+        # and checkpoints, so that the model keeps them when the data moves
+        config = dataclasses.replace(config, data=dataclasses.replace(config.data, class_names=list(dataset.class_names)))
     training = Training(config, dataset)
     store = CheckpointStore(os.path.join(run_dir, CHECKPOINTS), keep=config.logging.keep_checkpoints)
     leftovers = store.remove_temp_files() if is_main else []

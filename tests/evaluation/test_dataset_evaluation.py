@@ -141,3 +141,19 @@ def test_fid_and_kid_with_a_feature_network(folder_run):
     assert np.isfinite([result["fid"], result["kid"], result["kid_std"]]).all() and result["fid"] > 0
     without = evaluate_dataset(synth, maps, 2, seed=0)["generated"]
     assert {k: v for k, v in result.items() if k not in ("fid", "kid", "kid_std")} == without
+
+
+def test_class_names_from_classes_txt_stay_with_the_model(folder_run, tmp_path):
+    """The names were read from classes.txt beside the training labels; the run's
+    checkpoint keeps them once that file (or the whole dataset) is gone."""
+    import shutil
+
+    copy = tmp_path / "moved"
+    shutil.copytree(folder_run / "run", copy)
+    classes_txt = folder_run / "train" / "classes.txt"
+    saved = classes_txt.read_text()
+    classes_txt.unlink()
+    try:
+        assert Synthesizer.load(str(copy)).class_names == ("sky", "ground", "disc", "box", "diamond", "pole")
+    finally:
+        classes_txt.write_text(saved)
