@@ -23,8 +23,8 @@ from .step import apply_gradients, reconstruction_losses
 def encoded_means(generator, encoder, image, instances):
     """The generator's style inputs at the encoder's means, as
     Synthesizer.reconstruct uses them: (instance noise [B, K, 2, nc], None)
-    for INADE, (None, z [B, z_dim]) for an image-level encoder."""
-    if generator.norm_mode == "inade":
+    with per-instance styles (INADE), (None, z [B, z_dim]) for an image-level encoder."""
+    if generator.per_instance_styles:
         scale_mu, _, bias_mu, _ = encoder(image, instances)
         return paddle.stack([scale_mu, bias_mu], axis=2), None
     return None, encoder(image)[0]
