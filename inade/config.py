@@ -20,7 +20,7 @@ import yaml
 from .atomic import atomic_write_text
 from .data.config import DataConfig
 from .errors import ConfigError
-from .norm_kinds import NormMode, kinds_that, norm_kind
+from .norm_kinds import NormMode, ParamFreeNorm, kinds_that, norm_kind
 
 
 def _type_name(tp) -> str:
@@ -172,7 +172,7 @@ class ModelConfig:
     noise_nc: int = 64
     z_dim: int = 256
     num_upsampling_layers: Literal["normal", "more", "most"] = "normal"
-    param_free_norm: Literal["batch", "instance", "syncbatch"] = "batch"
+    param_free_norm: ParamFreeNorm = "batch"
     use_encoder: bool = True
     num_d: int = 2
     n_layers_d: int = 4

@@ -107,6 +107,8 @@ NORM_KINDS = {
 
 # The configuration's model.norm_mode: one of the table's names.
 NormMode = Literal[tuple(NORM_KINDS)]
+# What every kind normalizes with before it modulates (layers.norms.make_param_free_norm).
+ParamFreeNorm = Literal["batch", "instance", "syncbatch"]
 
 
 def norm_kind(name: str) -> NormKind:
