@@ -192,7 +192,8 @@ class ModelConfig:
     encoder_colour_statistics: bool = False
     # INADE norms over batch norm keep only their input for the backward pass
     # and recompute the rest (layers/fused_norm.py): less memory, and faster or
-    # slower with the image size (docs/performance.md). Training only; results match.
+    # slower with the image size (docs/performance.md, docs/performance_history.md).
+    # Training only; results match.
     recompute_norms: bool = False
 
     def __post_init__(self):

@@ -81,7 +81,7 @@ class Synthesizer(SynthesisPipeline):
             encoder.set_state_dict(state["encoder"])
         names = dataset_class_names(config.data, classes["label_nc"])
         # Sampling only: bake the spectral-norm division into the weights once instead
-        # of at every forward (the same weights, bit for bit; ~12% of a 256x256 forward).
+        # of at every forward (the same weights, bit for bit; docs/performance_history.md).
         generator = fold_spectral_norm(generator.eval())
         encoder = fold_spectral_norm(encoder.eval()) if encoder is not None else None
         generator.to(device=place)

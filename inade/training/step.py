@@ -174,8 +174,8 @@ def train_step(nets, optimizers, loss_cfg, vgg, semantics, instances, image, pos
     discriminator = nets[2]
     opt_g, opt_d = optimizers
     # The last iteration's gradients are released, not zeroed, before this
-    # forward: at the paper setting the generator's alone are 0.34 GB, and the
-    # peak memory is in the G step.
+    # forward: the peak memory is in the G step, and the generator's gradients
+    # are a large part of it at the paper setting (docs/performance_history.md).
     opt_g.clear_grad(set_to_zero=False)
     opt_d.clear_grad(set_to_zero=False)
 
