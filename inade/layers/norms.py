@@ -1,5 +1,6 @@
 """Normalization layers of the generator: the parameter-free part and the
-semantic (SPADE) and instance-adaptive (INADE) modulations."""
+semantic (SPADE), class-adaptive (CLADE) and instance-adaptive (INADE)
+modulations. inade.norm_kinds says which generator uses which."""
 from __future__ import annotations
 
 import typing
@@ -10,8 +11,8 @@ import paddle.nn.functional as F
 
 from .conv import Conv2D
 from .fused_norm import batch_norm_modulate, fusable, spread_rows
-from ..norm_kinds import ParamFreeNorm
 from .resize import resize_nearest
+from ..norm_kinds import ParamFreeNorm
 
 PARAM_FREE_NORMS = typing.get_args(ParamFreeNorm)
 

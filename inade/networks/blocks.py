@@ -1,3 +1,4 @@
+"""The generator's residual block, whose norms come from a norm kind (inade.norm_kinds)."""
 from __future__ import annotations
 
 import paddle.nn as nn
