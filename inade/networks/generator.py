@@ -10,7 +10,7 @@ from ..layers.attentive_norm import AttentiveNorm
 from ..layers.narrow_conv import NarrowConv2D
 from ..layers.norms import InadeNorm, class_instance_pairs
 from ..layers.resize import resize_nearest, upsample_nearest_2x
-from ..norm_kinds import NormSettings, norm_kind
+from ..norm_kinds import NormSettings, kinds_that, norm_kind
 from .blocks import ResnetBlock
 from .init import init_weights
 from .noise import sample_instance_noise
@@ -82,7 +82,8 @@ class Generator(nn.Layer):
         super().__init__()
         self.norm_kind = norm_kind(norm_mode)
         if positional and not self.norm_kind.takes_positional_map:
-            raise ValueError(f"the intra-class positional map belongs to CLADE, not norm_mode {norm_mode!r}")
+            raise ValueError(f"the intra-class positional map belongs to {kinds_that('takes_positional_map').upper()}, "
+                             f"not norm_mode {norm_mode!r}")
         self.positional = positional
         self.num_classes = num_classes
         self.instance_edges = instance_edges
@@ -163,7 +164,7 @@ class Generator(nn.Layer):
             )
         if self.per_instance_styles:
             if instances is None:
-                raise ValueError("INADE needs the instance one-hot map [B, K, H, W]")
+                raise ValueError(f"{self.norm_kind.name.upper()} needs the instance one-hot map [B, K, H, W]")
             if list(instances.shape[2:]) != list(semantics.shape[2:]) or instances.shape[0] != semantics.shape[0]:
                 raise ValueError(
                     f"instance map {list(instances.shape)} does not match the semantic map "
