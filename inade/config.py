@@ -20,6 +20,7 @@ import yaml
 from .atomic import atomic_write_text
 from .data.config import DataConfig
 from .errors import ConfigError
+from .norm_kinds import NormMode, ParamFreeNorm, kinds_that, norm_kind
 
 
 def _type_name(tp) -> str:
@@ -165,13 +166,13 @@ def save_config(config, path: str) -> None:
 
 @dataclasses.dataclass
 class ModelConfig:
-    norm_mode: Literal["inade", "spade", "clade"] = "inade"
+    norm_mode: NormMode = "inade"  # a row of inade.norm_kinds.NORM_KINDS
     ngf: int = 64
     ndf: int = 64
     noise_nc: int = 64
     z_dim: int = 256
     num_upsampling_layers: Literal["normal", "more", "most"] = "normal"
-    param_free_norm: Literal["batch", "instance", "syncbatch"] = "batch"
+    param_free_norm: ParamFreeNorm = "batch"
     use_encoder: bool = True
     num_d: int = 2
     n_layers_d: int = 4
@@ -187,21 +188,26 @@ class ModelConfig:
     attentive_norm_entities: int = 16
     spade_hidden: int = 128  # hidden channels of SPADE norms (fixed at 128 in the reference)
     # INADE's encoder also reads each instance's RGB mean and spread (not in the
-    # reference; see InstanceAdaptiveEncoder). norm_mode inade with use_encoder only.
+    # reference; see InstanceAdaptiveEncoder). Per-instance styles (INADE) with use_encoder only.
     encoder_colour_statistics: bool = False
     # INADE norms over batch norm keep only their input for the backward pass
-    # and recompute the rest (layers/fused_norm.py): ~0.3 GB less at the paper
-    # setting, 4% faster there and 2% slower at 64x64. Training only; results match.
+    # and recompute the rest (layers/fused_norm.py): less memory, and faster or
+    # slower with the image size (docs/performance.md, docs/performance_history.md).
+    # Training only; results match.
     recompute_norms: bool = False
 
     def __post_init__(self):
-        if self.recompute_norms and (self.norm_mode != "inade" or self.param_free_norm != "batch"):
+        kind = norm_kind(self.norm_mode)
+        if self.recompute_norms and (not kind.recomputable or self.param_free_norm != "batch"):
             # syncbatch too: data-parallel GPU training swaps in SyncBatchNorm, which the node does not cover
-            raise ValueError("model.recompute_norms needs norm_mode inade with param_free_norm batch")
-        if self.encoder_colour_statistics and (self.norm_mode != "inade" or not self.use_encoder):
-            raise ValueError("model.encoder_colour_statistics needs norm_mode inade with use_encoder: true")
-        if self.clade_positional and self.norm_mode != "clade":
-            raise ValueError(f"model.clade_positional needs norm_mode clade, not {self.norm_mode!r}")
+            raise ValueError(f"model.recompute_norms needs norm_mode {kinds_that('recomputable')} with param_free_norm batch")
+        if self.encoder_colour_statistics and (not kind.per_instance_styles or not self.use_encoder):
+            # the colour branch is part of the instance-adaptive encoder
+            raise ValueError(f"model.encoder_colour_statistics needs norm_mode {kinds_that('per_instance_styles')} "
+                             "with use_encoder: true")
+        if self.clade_positional and not kind.takes_positional_map:
+            raise ValueError(f"model.clade_positional needs norm_mode {kinds_that('takes_positional_map')}, "
+                             f"not {self.norm_mode!r}")
         for name in ("ngf", "ndf", "noise_nc", "z_dim", "num_d", "n_layers_d", "attentive_norm_entities", "spade_hidden"):
             if getattr(self, name) < 1:
                 raise ValueError(f"model.{name} must be positive, got {getattr(self, name)}")

@@ -10,6 +10,7 @@ from ..config import Config, save_config, to_dict
 from ..data.formats import FORMATS
 from ..errors import CheckpointError
 from ..networks.build import build_discriminator, build_encoder, build_generator
+from ..norm_kinds import NORM_KINDS
 from ..training.run_dir import CHECKPOINTS, CONFIG_NAME
 from .native import SUFFIX, save_checkpoint
 from .reference import convert_reference_state, read_reference_state
@@ -61,15 +62,13 @@ def find_reference_files(source) -> dict:
 
 
 def detect_norm_mode(state: dict, path: str) -> str:
-    if any(k.endswith("fc_noise.weight") for k in state):
-        return "inade"
-    if any(".mlp_shared." in k for k in state):
-        return "spade"
-    if any(".class_specified_affine." in k for k in state):
-        return "clade"
-    raise CheckpointError(
-        f"{path} is not an INADE, SPADE or CLADE generator (no fc_noise, mlp_shared or class_specified_affine layers)"
-    )
+    """The name of the norm kind whose release layers the generator's state dict has."""
+    for kind in NORM_KINDS.values():
+        if any(kind.release_layer in key for key in state):
+            return kind.name
+    names = ", ".join(name.upper() for name in NORM_KINDS)
+    layers = ", ".join(kind.release_layer.strip(".") for kind in NORM_KINDS.values())
+    raise CheckpointError(f"{path} is not a generator of {names} (none of the layers {layers})")
 
 
 def detect_generator_options(state: dict, mode: str, num_classes: int) -> dict:
@@ -125,7 +124,7 @@ def convert_release(source, config: Config, out_dir: str, key: str | None = None
     num_classes = label_nc + (1 if contain_dontcare else 0)
     options = detect_generator_options(states["generator"], mode, num_classes)
     # SPADE/CLADE generators start from z (a linear layer) only when trained with their image encoder.
-    config.model.use_encoder = "encoder" in states if mode == "inade" else options["use_z"]
+    config.model.use_encoder = "encoder" in states if NORM_KINDS[mode].always_image_noise else options["use_z"]
     config.model.instance_edges = options["instance_edges"]
     config.model.clade_positional = options["clade_positional"]
     config.model.spade_hidden = options.get("spade_hidden", config.model.spade_hidden)

@@ -8,6 +8,7 @@ PyTorch is not needed.
 import argparse
 import os
 
+from ..norm_kinds import NORM_KINDS
 from ..resources import config_path
 
 DATASETS = ("cityscapes", "ade20k", "coco", "celeba", "deepfashion", "custom")
@@ -18,7 +19,7 @@ def main(argv=None):
     parser.add_argument("--from", dest="source", nargs="+", required=True,
                         help="folder of *net_G.pth / *net_E.pth (or net_IE) / *net_D.pth, or the files")
     parser.add_argument("--dataset", required=True, choices=DATASETS)
-    parser.add_argument("--norm-mode", choices=("inade", "spade", "clade"), default="inade")
+    parser.add_argument("--norm-mode", choices=tuple(NORM_KINDS), default="inade")
     parser.add_argument("--config", help="configuration to start from (default: configs/<dataset>.yaml)")
     parser.add_argument("-o", "--override", action="append", default=[], metavar="KEY=VALUE",
                         help="configuration override, e.g. -o data.label_nc=6 (custom datasets need it)")

@@ -4,15 +4,18 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal, Optional
 
+from .formats import FORMATS
 from .readers import DEFAULT_MAX_PIXELS
 
-DATASET_TYPES = ("procedural", "folder", "cityscapes", "ade20k", "coco", "celeba", "deepfashion", "facades")
-PREPROCESS_MODES = ("resize_and_crop", "fixed", "scale_width_and_crop", "scale_shortside_and_crop", "none")
+# The built-in procedural data, and the file layouts of .formats (a new layout is a row there).
+DatasetType = Literal[("procedural", *FORMATS)]
+# The reference's resize steps (.transforms.resized_size).
+PreprocessMode = Literal["resize_and_crop", "fixed", "scale_width_and_crop", "scale_shortside_and_crop", "none"]
 
 
 @dataclasses.dataclass
 class DataConfig:
-    type: Literal["procedural", "folder", "cityscapes", "ade20k", "coco", "celeba", "deepfashion", "facades"] = "procedural"
+    type: DatasetType = "procedural"
     # Standard layouts: the dataset's root folder. Generic folders: the three folders.
     root: Optional[str] = None
     image_dir: Optional[str] = None
@@ -34,9 +37,7 @@ class DataConfig:
     crop_size: int = 64
     load_size: Optional[int] = None
     aspect_ratio: float = 1.0
-    preprocess_mode: Literal["resize_and_crop", "fixed", "scale_width_and_crop", "scale_shortside_and_crop", "none"] = (
-        "resize_and_crop"
-    )
+    preprocess_mode: PreprocessMode = "resize_and_crop"
     no_flip: bool = False
     max_instances: int = 64
     merge_extra_instances: bool = False

@@ -1,6 +1,9 @@
 """Normalization layers of the generator: the parameter-free part and the
-semantic (SPADE) and instance-adaptive (INADE) modulations."""
+semantic (SPADE), class-adaptive (CLADE) and instance-adaptive (INADE)
+modulations. inade.norm_kinds says which generator uses which."""
 from __future__ import annotations
+
+import typing
 
 import paddle
 import paddle.nn as nn
@@ -9,8 +12,9 @@ import paddle.nn.functional as F
 from .conv import Conv2D
 from .fused_norm import batch_norm_modulate, fusable, spread_rows
 from .resize import resize_nearest
+from ..norm_kinds import ParamFreeNorm
 
-PARAM_FREE_NORMS = ("batch", "instance", "syncbatch")
+PARAM_FREE_NORMS = typing.get_args(ParamFreeNorm)
 
 
 def make_param_free_norm(kind: str, channels: int) -> nn.Layer:
@@ -26,13 +30,6 @@ def make_param_free_norm(kind: str, channels: int) -> nn.Layer:
     if kind == "instance":
         return nn.InstanceNorm2D(channels, epsilon=1e-5, weight_attr=False, bias_attr=False)
     raise ValueError(f"param-free norm must be one of {PARAM_FREE_NORMS}, got {kind!r}")
-
-
-def class_rows(table: paddle.Tensor, segmap: paddle.Tensor) -> paddle.Tensor:
-    """Per-pixel row of a class table: table [L, C], segmap one-hot [B, L, H, W] -> [B, C, H, W]."""
-    batch, classes, height, width = segmap.shape
-    rows = paddle.matmul(table, segmap.reshape([batch, classes, height * width]), transpose_x=True)  # [B, C, HW]
-    return rows.reshape([batch, table.shape[1], height, width])
 
 
 def class_instance_pairs(segmap, instances, num_classes: int):

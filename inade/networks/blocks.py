@@ -1,3 +1,4 @@
+"""The generator's residual block, whose norms come from a norm kind (inade.norm_kinds)."""
 from __future__ import annotations
 
 import paddle.nn as nn
@@ -5,22 +6,6 @@ import paddle.nn.functional as F
 from .spectral import spectral_norm
 
 from ..layers.conv import Conv2D
-from ..layers.norms import CladeNorm, InadeNorm, SpadeNorm
-
-NORM_MODES = ("inade", "spade", "clade")
-
-
-def make_conditional_norm(
-    norm_mode: str, channels: int, num_classes: int, semantic_nc: int, noise_nc: int, param_free_norm: str,
-    positional: bool = False, instance_edges: bool = True, spade_hidden: int = 128,
-) -> nn.Layer:
-    if norm_mode == "inade":
-        return InadeNorm(channels, num_classes, noise_nc, param_free_norm)
-    if norm_mode == "spade":
-        return SpadeNorm(channels, semantic_nc, param_free_norm, hidden_channels=spade_hidden)
-    if norm_mode == "clade":
-        return CladeNorm(channels, num_classes, param_free_norm, instance_edges=instance_edges, positional=positional)
-    raise ValueError(f"norm_mode must be one of {NORM_MODES}, got {norm_mode!r}")
 
 
 def maybe_spectral(layer: nn.Layer, enabled: bool) -> nn.Layer:
@@ -32,7 +17,9 @@ class ResnetBlock(nn.Layer):
     map (and, for INADE, on instances and their noise)."""
 
     def __init__(self, fin: int, fout: int, make_norm, use_spectral: bool = True, extra_channels: int = 0):
-        """``extra_channels``: channels a norm appends to its output (CLADE's edge channel)."""
+        """``make_norm(channels)`` builds one conditional norm (a NormKind's, see
+        inade.norm_kinds); ``extra_channels``: channels a norm appends to its
+        output (CLADE's edge channel)."""
         super().__init__()
         self.learned_shortcut = fin != fout
         self.fout = fout

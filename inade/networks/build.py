@@ -1,10 +1,9 @@
 """Build the networks of a configuration."""
 from __future__ import annotations
 
+from ..norm_kinds import norm_kind
 from .discriminator import MultiscaleDiscriminator
-from .encoder import InstanceAdaptiveEncoder
 from .generator import Generator
-from .vae_encoder import ConvEncoder
 
 
 def build_generator(model, num_classes: int, crop_size: int, aspect_ratio: float) -> Generator:
@@ -30,13 +29,10 @@ def build_generator(model, num_classes: int, crop_size: int, aspect_ratio: float
 
 
 def build_encoder(model, crop_size: int):
-    """The style encoder of the configuration, or None without one: INADE's
-    instance-adaptive encoder, or GauGAN's global image encoder for SPADE."""
-    if not model.use_encoder:
-        return None
-    if model.norm_mode == "inade":
-        return InstanceAdaptiveEncoder(model.ngf, model.noise_nc, colour_statistics=model.encoder_colour_statistics)
-    return ConvEncoder(model.ngf, crop_size, model.z_dim)
+    """The style encoder of the configuration, or None without one: its norm
+    kind's (INADE's instance-adaptive encoder, GauGAN's global image encoder
+    for SPADE and CLADE)."""
+    return norm_kind(model.norm_mode).make_encoder(model, crop_size) if model.use_encoder else None
 
 
 def build_discriminator(model, num_classes: int) -> MultiscaleDiscriminator:

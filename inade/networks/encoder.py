@@ -44,6 +44,8 @@ class InstanceAdaptiveEncoder(nn.Layer):
     image, and the heads' average pooling mostly cancels stripe texture.
     """
 
+    reads_instances = True  # forward takes the instance map after the photo
+
     def __init__(self, ndf: int = 64, noise_nc: int = 64, colour_statistics: bool = False):
         super().__init__()
         self.noise_nc = noise_nc

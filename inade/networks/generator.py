@@ -1,4 +1,4 @@
-"""The SPADE-style generator, with INADE (or SPADE) normalization."""
+"""The SPADE-style generator, with INADE, SPADE or CLADE normalization (inade.norm_kinds)."""
 from __future__ import annotations
 
 import paddle
@@ -10,7 +10,8 @@ from ..layers.attentive_norm import AttentiveNorm
 from ..layers.narrow_conv import NarrowConv2D
 from ..layers.norms import InadeNorm, class_instance_pairs
 from ..layers.resize import resize_nearest, upsample_nearest_2x
-from .blocks import ResnetBlock, make_conditional_norm
+from ..norm_kinds import NormSettings, kinds_that, norm_kind
+from .blocks import ResnetBlock
 from .init import init_weights
 from .noise import sample_instance_noise
 
@@ -42,10 +43,13 @@ class Generator(nn.Layer):
     Args:
         num_classes: class channels of the semantic map (label_nc, +1 with a
             don't-care label); the semantic input has one more, the instance edges.
-        norm_mode: ``inade`` (instance-adaptive), ``spade`` or ``clade`` (class-adaptive).
+        norm_mode: a name of inade.norm_kinds.NORM_KINDS: ``inade``
+            (instance-adaptive), ``spade`` or ``clade`` (class-adaptive).
         use_z: start from the image noise z through a linear layer (always for
-            INADE; SPADE with its VAE encoder); otherwise from the downsampled map.
-        positional: CLADE with the intra-class positional map as one more input.
+            a kind with ``always_image_noise``, INADE; SPADE and CLADE with their
+            image encoder); otherwise from the downsampled map.
+        positional: the intra-class positional map as one more input (a kind
+            with ``takes_positional_map``, CLADE).
         instance_edges: the semantic map ends with the instance edge channel
             (false for models trained with the reference's --no_instance).
         spade_hidden: hidden channels of SPADE norms (128 in the reference).
@@ -76,17 +80,18 @@ class Generator(nn.Layer):
         recompute_norms: bool = False,
     ):
         super().__init__()
-        if positional and norm_mode != "clade":
-            raise ValueError(f"the intra-class positional map belongs to CLADE, not norm_mode {norm_mode!r}")
+        self.norm_kind = norm_kind(norm_mode)
+        if positional and not self.norm_kind.takes_positional_map:
+            raise ValueError(f"the intra-class positional map belongs to {kinds_that('takes_positional_map').upper()}, "
+                             f"not norm_mode {norm_mode!r}")
         self.positional = positional
         self.num_classes = num_classes
         self.instance_edges = instance_edges
         self.semantic_nc = num_classes + (1 if instance_edges else 0)
-        self.norm_mode = norm_mode
         self.noise_nc = noise_nc
         self.z_dim = z_dim
         self.ngf = ngf
-        self.use_z = use_z or norm_mode == "inade"
+        self.use_z = use_z or self.norm_kind.always_image_noise
         self.num_upsampling_layers = num_upsampling_layers
         self.latent_hw = latent_size(crop_size, aspect_ratio, num_upsampling_layers)
         scale = 2 ** UPSAMPLING_LAYERS[num_upsampling_layers]
@@ -98,14 +103,13 @@ class Generator(nn.Layer):
         else:
             self.fc = Conv2D(self.semantic_nc, 16 * ngf, 3, padding=1)
 
-        def make_norm(channels):
-            return make_conditional_norm(
-                norm_mode, channels, num_classes, self.semantic_nc, noise_nc, param_free_norm, positional, instance_edges,
-                spade_hidden,
-            )
+        settings = NormSettings(num_classes, self.semantic_nc, noise_nc, param_free_norm, positional, instance_edges,
+                                spade_hidden)
+        extra_channels = 1 if self.norm_kind.appends_edge_channel and instance_edges else 0
 
         def block(fin, fout):
-            return ResnetBlock(fin, fout, make_norm, use_spectral, extra_channels=1 if norm_mode == "clade" and instance_edges else 0)
+            return ResnetBlock(fin, fout, lambda channels: self.norm_kind.make_norm(channels, settings), use_spectral,
+                               extra_channels)
 
         self.head_0 = block(16 * ngf, 16 * ngf)
         self.G_middle_0 = block(16 * ngf, 16 * ngf)
@@ -128,6 +132,11 @@ class Generator(nn.Layer):
             if isinstance(layer, InadeNorm):
                 layer.recompute = recompute_norms
         init_weights(self)
+
+    @property
+    def per_instance_styles(self) -> bool:
+        """Whether it takes a style code per instance (instance map and noise), or one image-level z."""
+        return self.norm_kind.per_instance_styles
 
     def _block_plan(self):
         """(block name, upsample before it, output width, output channels) in forward order."""
@@ -153,9 +162,9 @@ class Generator(nn.Layer):
                 f"semantic map must be [B, {self.semantic_nc}, H, W] ({self.num_classes} class channels"
                 f"{' + instance edges' if self.instance_edges else ''}), got shape {list(semantics.shape)}"
             )
-        if self.norm_mode == "inade":
+        if self.per_instance_styles:
             if instances is None:
-                raise ValueError("INADE needs the instance one-hot map [B, K, H, W]")
+                raise ValueError(f"{self.norm_kind.name.upper()} needs the instance one-hot map [B, K, H, W]")
             if list(instances.shape[2:]) != list(semantics.shape[2:]) or instances.shape[0] != semantics.shape[0]:
                 raise ValueError(
                     f"instance map {list(instances.shape)} does not match the semantic map "
@@ -187,9 +196,9 @@ class Generator(nn.Layer):
             x = self.fc(z).reshape([batch, 16 * self.ngf, height, width])
         else:
             x = self.fc(resize_nearest(semantics, (height, width)))
-        if self.norm_mode == "inade" and instance_noise is None:
+        if self.per_instance_styles and instance_noise is None:
             instance_noise = sample_instance_noise(batch, instances.shape[1], self.noise_nc, semantics.dtype)
-        pairs = class_instance_pairs(semantics, instances, self.num_classes) if self.norm_mode == "inade" else None
+        pairs = class_instance_pairs(semantics, instances, self.num_classes) if self.per_instance_styles else None
         cond = (semantics, instances, instance_noise, positional, pairs)
 
         for name, upsample, _, _ in self.block_plan:

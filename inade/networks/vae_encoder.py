@@ -24,6 +24,8 @@ class ConvEncoder(nn.Layer):
     their size and use log2(crop / 4) convs instead.
     """
 
+    reads_instances = False  # forward takes the photo alone
+
     def __init__(self, ndf: int = 64, crop_size: int = 256, z_dim: int = 256):
         super().__init__()
         self.input_size = REFERENCE_SIZE if crop_size >= REFERENCE_SIZE else crop_size

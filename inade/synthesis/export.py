@@ -8,7 +8,6 @@ import paddle
 from paddle.static import InputSpec
 
 from ..atomic import atomic_write_text
-from ..networks.encoder import InstanceAdaptiveEncoder
 from ..networks.spectral import fold_spectral_norm
 
 
@@ -29,7 +28,7 @@ class _Inputs(paddle.nn.Layer):
 def generator_inputs(generator, height: int, width: int) -> list[InputSpec]:
     """The exported generator's inputs, in order."""
     specs = [InputSpec([None, generator.semantic_nc, height, width], "float32", "semantics")]
-    if generator.norm_mode == "inade":
+    if generator.per_instance_styles:
         specs.append(InputSpec([None, None, height, width], "float32", "instances"))
         specs.append(InputSpec([None, None, 2, generator.noise_nc], "float32", "instance_noise"))
     if generator.use_z:
@@ -41,7 +40,7 @@ def generator_inputs(generator, height: int, width: int) -> list[InputSpec]:
 
 def encoder_inputs(encoder, height: int, width: int) -> list[InputSpec]:
     specs = [InputSpec([None, 3, height, width], "float32", "image")]
-    if isinstance(encoder, InstanceAdaptiveEncoder):
+    if encoder.reads_instances:
         specs.append(InputSpec([None, None, height, width], "float32", "instances"))
     return specs
 

@@ -81,7 +81,7 @@ class Synthesizer(SynthesisPipeline):
             encoder.set_state_dict(state["encoder"])
         names = dataset_class_names(config.data, classes["label_nc"])
         # Sampling only: bake the spectral-norm division into the weights once instead
-        # of at every forward (the same weights, bit for bit; ~12% of a 256x256 forward).
+        # of at every forward (the same weights, bit for bit; docs/performance_history.md).
         generator = fold_spectral_norm(generator.eval())
         encoder = fold_spectral_norm(encoder.eval()) if encoder is not None else None
         generator.to(device=place)
@@ -131,12 +131,17 @@ class Synthesizer(SynthesisPipeline):
     @property
     def per_instance_styles(self) -> bool:
         """INADE draws a style per instance; SPADE and CLADE have one image-level z."""
-        return self.generator.norm_mode == "inade"
+        return self.generator.per_instance_styles
+
+    @property
+    def has_image_encoder(self) -> bool:
+        """Whether photos give image-level styles (SPADE and CLADE trained with GauGAN's encoder)."""
+        return self.encoder is not None and not self.encoder.reads_instances
 
     def _require_instance_styles(self, operation: str) -> None:
         if not self.per_instance_styles:
             raise InadeError(
-                f"{operation} needs per-instance styles, which this {self.generator.norm_mode.upper()} model does not "
+                f"{operation} needs per-instance styles, which this {self.generator.norm_kind.name.upper()} model does not "
                 "have: its style is one image-level code (use resample_image_noise / copy_image_style, "
                 "or --resample-noise / --copy-image on the command line)"
             )
@@ -236,7 +241,7 @@ class Synthesizer(SynthesisPipeline):
     def encode_image(self, image):
         """The image-level style distribution of a photo (SPADE/CLADE with
         GauGAN's encoder): (mu [z_dim], logvar [z_dim])."""
-        if self.per_instance_styles or self.encoder is None:
+        if not self.has_image_encoder:
             raise InadeError("copying an image-level style needs a SPADE or CLADE model trained with its image "
                              "encoder; INADE models copy styles per instance (copy_style / --copy)")
         photo = self._tensor(load_image(image, self.size)[None])

@@ -6,10 +6,8 @@ the KLD, which pulls every instance's mean towards the prior, and it chases a
 generator that keeps changing. Once the generator is fixed the prior it
 samples from no longer depends on the encoder, so this stage fits the means
 alone, at the encoder's means (as Synthesizer.reconstruct uses them), with no
-KLD. Measured on the procedural data from run R7's generator
-(docs/recipe_history.md): reconstruction error 0.545 -> 0.468 of the real spread after
-500 steps, 0.456 after 1000; fits that kept the KLD stayed at 0.541 (at the
-means, 600 steps) and 0.605 (sampled codes, 500 steps).
+KLD: on the procedural data it lowers the reconstruction error where fits that
+kept the KLD did not (docs/recipe_history.md, run R7 and the stage's runs).
 The generator and discriminator do not change in this stage.
 """
 from __future__ import annotations
@@ -23,8 +21,8 @@ from .step import apply_gradients, reconstruction_losses
 def encoded_means(generator, encoder, image, instances):
     """The generator's style inputs at the encoder's means, as
     Synthesizer.reconstruct uses them: (instance noise [B, K, 2, nc], None)
-    for INADE, (None, z [B, z_dim]) for an image-level encoder."""
-    if generator.norm_mode == "inade":
+    with per-instance styles (INADE), (None, z [B, z_dim]) for an image-level encoder."""
+    if generator.per_instance_styles:
         scale_mu, _, bias_mu, _ = encoder(image, instances)
         return paddle.stack([scale_mu, bias_mu], axis=2), None
     return None, encoder(image)[0]

@@ -87,7 +87,7 @@ def style_inputs(generator, encoder, loss_cfg, image, instances, rows):
     """The generator's style inputs for a training forward, (instance noise,
     z, KLD terms): the first ``rows`` images' styles come from the encoder
     (with the KLD term when loss.lambda_kld), the rest from the prior."""
-    if generator.norm_mode == "inade":
+    if generator.per_instance_styles:
         noise, stats = encode_noise(generator, encoder, image, instances, rows)
         kld = inade_kld_loss(*stats, lambda_kld=loss_cfg.lambda_kld) if stats is not None and loss_cfg.lambda_kld else None
         return noise, None, ({"KLD": kld} if kld is not None else {})
@@ -102,7 +102,7 @@ def reconstruction_losses(generator, loss_cfg, vgg, rebuilt, photo):
     photos (the configuration allows L1 only with an encoder)."""
     losses = {}
     if vgg is not None and loss_cfg.lambda_vgg:
-        weights = VGG_LAYER_WEIGHTS["inade" if generator.norm_mode == "inade" else "spade"]
+        weights = VGG_LAYER_WEIGHTS[generator.norm_kind.vgg_recipe]
         losses["VGG"] = vgg_loss(vgg, rebuilt, photo, weights) * loss_cfg.lambda_vgg
     if loss_cfg.lambda_l1:
         losses["L1"] = pooled_l1_loss(rebuilt, photo, loss_cfg.l1_pool, loss_cfg.l1_chromaticity_weight,
@@ -174,8 +174,8 @@ def train_step(nets, optimizers, loss_cfg, vgg, semantics, instances, image, pos
     discriminator = nets[2]
     opt_g, opt_d = optimizers
     # The last iteration's gradients are released, not zeroed, before this
-    # forward: at the paper setting the generator's alone are 0.34 GB, and the
-    # peak memory is in the G step.
+    # forward: the peak memory is in the G step, and the generator's gradients
+    # are a large part of it at the paper setting (docs/performance_history.md).
     opt_g.clear_grad(set_to_zero=False)
     opt_d.clear_grad(set_to_zero=False)
 

@@ -76,26 +76,16 @@ def test_pixel_diversity_and_segmentation_scores():
     assert ignored == {"miou": 1.0, "pixel_accuracy": 1.0}
 
 
-def test_fid_statistics_cache_and_the_authors_layout(tmp_path):
-    from inade.errors import InadeError
-    from inade.evaluation.fid import fid_and_kid, load_statistics, save_statistics, statistics
+def test_fid_and_kid_of_feature_sets():
+    from inade.evaluation.fid import fid_and_kid
 
     rng = np.random.default_rng(5)
     features = rng.standard_normal((64, 6))
-    mu, sigma = statistics(features)
-    save_statistics(str(tmp_path / "stats.npz"), mu, sigma)
-    loaded = load_statistics(str(tmp_path / "stats.npz"))
-    np.testing.assert_array_equal(loaded[0], mu) and np.testing.assert_array_equal(loaded[1], sigma)
-    np.save(tmp_path / "m.npy", mu)
-    np.save(tmp_path / "s.npy", sigma)
-    np.testing.assert_array_equal(load_statistics(str(tmp_path))[1], sigma)
     assert abs(fid_and_kid(features, features)["fid"]) < 1e-6
     same_distribution = fid_and_kid(rng.standard_normal((400, 6)), rng.standard_normal((400, 6)))
     shifted = fid_and_kid(rng.standard_normal((400, 6)) + 1.0, rng.standard_normal((400, 6)))
     assert abs(same_distribution["kid"]) < 0.1 < shifted["kid"]
     assert fid_and_kid(features + 2.0, features)["fid"] == pytest.approx(24.0, rel=1e-3)
-    with pytest.raises(InadeError, match="m.npy: not a readable .npz file"):
-        load_statistics(str(tmp_path / "m.npy"))
 
 
 def test_covariation_is_near_zero_for_independent_styles_and_one_for_a_shared_shift():
