@@ -4,7 +4,7 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 from .spectral import spectral_norm
 
-from ..layers.conv import Conv2D
+from ..backends.conv import Conv2D
 from ..layers.norms import CladeNorm, InadeNorm, SpadeNorm
 
 NORM_MODES = ("inade", "spade", "clade")

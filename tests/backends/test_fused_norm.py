@@ -3,7 +3,7 @@ import paddle
 import pytest
 
 from inade.layers import InadeNorm
-from inade.layers.fused_norm import fusable
+from inade.backends.fused_norm import fusable
 
 
 def _inputs(rng):
