@@ -64,7 +64,7 @@ def test_batch_norm_settings_and_statistics_match_the_layers_own_forward():
     values = x.numpy()
     np.testing.assert_allclose(mean.numpy(), values.mean((0, 2, 3)), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(inv_std.numpy(), 1 / np.sqrt(values.var((0, 2, 3)) + 1e-3), rtol=1e-4)
-    np.testing.assert_array_equal(norm._mean.numpy(), twin._mean.numpy())  # noqa: private, the point of the test
+    np.testing.assert_array_equal(norm._mean.numpy(), twin._mean.numpy())  # read directly: what the wrapper must have updated
     np.testing.assert_array_equal(norm._variance.numpy(), twin._variance.numpy())
     assert mean.stop_gradient and inv_std.stop_gradient
 
@@ -111,3 +111,20 @@ def test_the_generator_state_class_is_the_one_checkpoints_name():
     assert all(isinstance(state, state_class) for state in paddle.get_rng_state())
     # Paddle's pickles name the class by its module: the checkpoint reader must allow exactly that name
     assert (state_class.__module__, state_class.__name__) in legacy_pickle._ALLOWED
+
+
+def _release(version: str) -> tuple:
+    return tuple(int(part) for part in re.match(r"\d+(\.\d+)*", version).group().split("."))
+
+
+def test_the_declared_paddle_range_holds_the_paddle_these_tests_ran_on(source_tree):
+    import tomllib
+
+    with open(os.path.join(source_tree, "pyproject.toml"), "rb") as f:
+        dependencies = tomllib.load(f)["project"]["dependencies"]
+    (declared,) = [d for d in dependencies if re.match(r"paddlepaddle\b", d)]
+    bounds = dict(re.findall(r"(>=|<)\s*([\d.]+)", declared))
+    assert set(bounds) == {">=", "<"}, declared  # a closed range: the versions tested
+    installed = _release(paddle.__version__)
+    assert _release(bounds[">="]) <= installed < _release(bounds["<"]), (declared, paddle.__version__)
+    assert _release(bounds["<"]) <= (3, 4), declared  # no release the private APIs were not checked on

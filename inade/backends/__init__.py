@@ -77,10 +77,13 @@ def active() -> str:
     if block is not None:
         return block
     global _process_choice
-    with _lock:
-        if _process_choice is None:
-            _process_choice = _from_environment()  # an invalid value is raised again at the next call
-        return _process_choice
+    choice = _process_choice  # set once; the lock only guards the first read of the environment
+    if choice is None:
+        with _lock:
+            if _process_choice is None:
+                _process_choice = _from_environment()  # an invalid value is raised again at the next call
+            choice = _process_choice
+    return choice
 
 
 def fast() -> bool:

@@ -15,8 +15,9 @@ import threading
 
 import paddle
 
-# [lowest, first untested) full versions the constants below were checked for:
-# the oneDNN the paddlepaddle 3.3 wheels ship.
+# [lowest, first untested) full versions the constants below were checked and
+# run with: the oneDNN the paddlepaddle 3.3 wheels ship (docs/backends.md says
+# how to widen it).
 TESTED_VERSIONS = ((3, 6, 0), (3, 7, 0))
 LIBRARY = "libdnnl.so.3"
 
