@@ -32,8 +32,31 @@ VARIABLE = "INADE_CONV"
 NAMES = ("onednn", "paddle")
 DEFAULT = "onednn"
 
-_lock = threading.Lock()
-_process_choice: str | None = None  # from use(), or the environment on first use
+
+class _ProcessChoice:
+    """The process's backend: from use(), else the environment on first use.
+    (State on an object, not module globals: Paddle's export transforms the
+    functions it meets, and cannot transform ``global`` assignments.)"""
+
+    def __init__(self):
+        self.name = None
+        self.lock = threading.Lock()
+
+    def get(self) -> str:
+        name = self.name  # set once; the lock only guards the first read of the environment
+        if name is None:
+            with self.lock:
+                if self.name is None:
+                    self.name = _from_environment()  # an invalid value is raised again at the next call
+                name = self.name
+        return name
+
+    def set(self, name: str) -> None:
+        with self.lock:
+            self.name = name
+
+
+_process_choice = _ProcessChoice()
 _block_choice: contextvars.ContextVar = contextvars.ContextVar("inade_backend", default=None)
 
 
@@ -55,10 +78,7 @@ def _from_environment() -> str:
 
 def use(name: str) -> None:
     """Run the networks with backend ``name`` ("onednn" or "paddle") in this process from now on."""
-    global _process_choice
-    checked = _checked(name, "backend ")
-    with _lock:
-        _process_choice = checked
+    _process_choice.set(_checked(name, "backend "))
 
 
 @contextlib.contextmanager
@@ -74,16 +94,7 @@ def using(name: str):
 def active() -> str:
     """The backend operations run with now: a ``using`` block's, else the process's."""
     block = _block_choice.get()
-    if block is not None:
-        return block
-    global _process_choice
-    choice = _process_choice  # set once; the lock only guards the first read of the environment
-    if choice is None:
-        with _lock:
-            if _process_choice is None:
-                _process_choice = _from_environment()  # an invalid value is raised again at the next call
-            choice = _process_choice
-    return choice
+    return block if block is not None else _process_choice.get()
 
 
 def fast() -> bool:

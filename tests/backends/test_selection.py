@@ -14,7 +14,7 @@ from inade.errors import ConfigError
 @pytest.fixture
 def unread_environment(monkeypatch):
     """The process's choice as before its first use (restored afterwards)."""
-    monkeypatch.setattr(backends, "_process_choice", None)
+    monkeypatch.setattr(backends, "_process_choice", backends._ProcessChoice())
 
 
 def test_the_environment_is_the_default_and_read_once(monkeypatch, unread_environment):
