@@ -25,8 +25,9 @@ TOLERANCE = 1e-4
 
 
 def _random(generator, shape):
-    # numpy's own generator: the check leaves Paddle's random state as it found it
-    return paddle.to_tensor(generator.standard_normal(shape).astype("float32"))
+    # numpy's own generator: the check leaves Paddle's random state as it found it;
+    # host memory whatever the default device (oneDNN reads the addresses)
+    return paddle.to_tensor(generator.standard_normal(shape).astype("float32"), place=paddle.CPUPlace())
 
 
 def _paddle_results(x, weight, bias, upstream, geometry):
