@@ -12,10 +12,10 @@ def run_cli(main, argv=None) -> int:
     """Call ``main(argv)``; an InadeError is printed as ``error: ...`` (exit 2),
     an interruption as ``interrupted`` (exit 130).
     The environment's INADE_CONV is checked first, before a tool writes anything."""
-    from .layers.conv import chosen_backend
+    from . import backends
 
     try:
-        chosen_backend()
+        backends.active()
         return int(main(argv) or 0)
     except InadeError as error:
         print(f"error: {error}", file=sys.stderr)

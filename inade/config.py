@@ -191,9 +191,8 @@ class ModelConfig:
     # reference; see InstanceAdaptiveEncoder). Per-instance styles (INADE) with use_encoder only.
     encoder_colour_statistics: bool = False
     # INADE norms over batch norm keep only their input for the backward pass
-    # and recompute the rest (layers/fused_norm.py): less memory, and faster or
-    # slower with the image size (docs/performance.md, docs/performance_history.md).
-    # Training only; results match.
+    # and recompute the rest (backends/fused_norm.py): less memory, for a speed
+    # that depends on the image size (docs/performance.md). Training only; results match.
     recompute_norms: bool = False
 
     def __post_init__(self):

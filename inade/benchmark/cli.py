@@ -18,7 +18,7 @@ DESCRIPTION = """Measure training and sampling speed, FLOPs and peak memory.
     inade benchmark --config paper --compare before.json --out after.json
     inade benchmark --compare before.json after.json     # two files, nothing measured
     inade benchmark --scaling --out scaling.json         # + scaling.png beside it
-    INADE_CONV=paddle inade benchmark --config paper --out paddle.json  # Paddle's own CPU convolutions
+    INADE_CONV=paddle inade benchmark --config paper --out paddle.json  # the paddle backend: Paddle's ops only
 
 settings:
 """ + "\n".join(f"    {name:6} {named.description}" for name, named in CONFIGURATIONS.items())

@@ -15,8 +15,8 @@ import collections
 
 import paddle
 
-from ..layers.conv import conv2d
-from ..layers.narrow_conv import few_outputs_conv2d
+from ..backends.conv import conv2d
+from ..backends.narrow_conv import few_outputs_conv2d
 from .flops import ConvSignature
 from .timing import median_seconds
 

@@ -32,11 +32,12 @@ from typing import NamedTuple
 import paddle
 import paddle.nn as nn
 
-from ..layers.conv import pair
+from ..backends.conv import pair
+from ..backends.narrow_conv import NarrowConv2D
 from ..layers.instance_conv import InstanceAwareConv2d
-from ..layers.narrow_conv import NarrowConv2D
 from ..layers.norms import InadeNorm, class_instance_pairs
 from ..networks.encoder import HEADS, InstanceAdaptiveEncoder
+from ..paddle_private import conv_settings
 
 
 def _trains(*tensors) -> int:
@@ -66,7 +67,8 @@ def conv_signature(layer, inputs) -> ConvSignature:
     if isinstance(layer, InstanceAwareConv2d):
         stride, padding, groups = layer.stride, layer.padding, 1
     else:
-        stride, padding, groups = layer._stride, layer._padding, layer._groups
+        settings = conv_settings(layer)
+        stride, padding, groups = settings.stride, settings.padding, settings.groups
     return ConvSignature(tuple(int(d) for d in inputs[0].shape), tuple(int(d) for d in layer.weight.shape),
                          pair(stride), pair(padding), groups, _trains(inputs[0]) > 0, _trains(layer.weight) > 0,
                          isinstance(layer, NarrowConv2D), layer.bias is not None)
@@ -97,7 +99,7 @@ def _inade_norm(layer, inputs, output):
     rows_train = _trains(layer.class_weight, layer.class_bias, layer.fc_noise.weight, inputs[3]) > 0
     if not layer.recomputes():
         return flops, flops * rows_train
-    # the fused node (layers/fused_norm.py): two per-pair sums serve every
+    # the fused node (backends/fused_norm.py): two per-pair sums serve every
     # gradient, and x's gradient spreads gamma once more
     x_train = _trains(inputs[0]) > 0
     return flops, flops * (rows_train or x_train) + flops // 2 * x_train

@@ -10,8 +10,7 @@ import time
 import numpy as np
 import paddle
 
-from ..layers import dnnl
-from ..layers.conv import cpu_backend
+from ..backends.conv import convolution_kernels
 
 
 def median_seconds(fn, runs: int, warmup: int) -> float:
@@ -103,12 +102,6 @@ def machine() -> dict:
         "cpu": _cpu_model(), "cores": cores, "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
         "load_average_1min": load, "paddle": paddle.__version__, "python": platform.python_version(),
         "cuda": paddle.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0,
-        "cpu_convolutions": _convolution_kernel(),
+        "cpu_convolutions": convolution_kernels(),
     }
 
-
-def _convolution_kernel() -> str:
-    """Which kernel CPU convolutions run (inade.layers.conv): oneDNN's (with its version) or Paddle's."""
-    if cpu_backend() == "onednn":
-        return f"oneDNN {dnnl.version()}"
-    return "Paddle"

@@ -16,6 +16,7 @@ import numpy as np
 import paddle
 
 from ..errors import CheckpointError
+from ..paddle_private import generator_state_class
 
 # Deeper than any state we write (a checkpoint is about five levels deep); a bound
 # keeps a hostile description from exhausting the stack.
@@ -53,7 +54,7 @@ def flatten(state) -> tuple[str, dict]:
         if isinstance(node, (list, tuple)):
             tag = "list" if isinstance(node, list) else "tuple"
             return {tag: [encode(value, path + [str(index)]) for index, value in enumerate(node)]}
-        if isinstance(node, paddle.base.libpaddle.GeneratorState):
+        if isinstance(node, generator_state_class()):
             return {"paddle_rng": encode(node.__getstate__(), path)}
         raise TypeError(f"cannot store {type(node).__name__} at {name or 'the top'} in a checkpoint")
 
@@ -126,7 +127,7 @@ def generator_state(values, fail):
           and isinstance(values[3], list) and all(type(b) is int and 0 <= b < 256 for b in values[3]))
     if not ok:
         fail("a paddle random-generator state is not (int, int, int, [bytes])")
-    state_class = paddle.base.libpaddle.GeneratorState
+    state_class = generator_state_class()
     state = state_class.__new__(state_class)
     state.__setstate__(values)
     return state

@@ -29,7 +29,7 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from .conv import Conv2D
+from ..backends.conv import Conv2D
 
 EVAL_SAMPLING = ("off", "strided")
 _MIN_REGION_MASS = 1e-12  # a region no pixel belongs to has no statistics; avoid 0/0

@@ -15,7 +15,7 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from .conv import conv2d
+from ..backends.conv import conv2d
 from .resize import resize_nearest
 
 

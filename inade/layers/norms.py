@@ -9,8 +9,8 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from .conv import Conv2D
-from .fused_norm import batch_norm_modulate, fusable, spread_rows
+from ..backends.conv import Conv2D
+from ..backends.fused_norm import batch_norm_modulate, fusable, spread_rows
 from .resize import resize_nearest
 from ..norm_kinds import ParamFreeNorm
 
@@ -89,7 +89,7 @@ class InadeNorm(nn.Layer):
         )
         self.fc_noise = nn.Linear(noise_nc, channels)
         # in training, keep only x for the backward and recompute the rest
-        # (layers/fused_norm.py): less memory; time depends on the size
+        # (backends/fused_norm.py): less memory; time depends on the size
         self.recompute = False
 
     def recomputes(self) -> bool:

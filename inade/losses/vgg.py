@@ -11,7 +11,7 @@ import paddle.nn as nn
 
 from ..checkpoints.weights import read_weights
 from ..errors import CheckpointError
-from ..layers.conv import Conv2D
+from ..backends.conv import Conv2D
 
 # Layer weights for relu1_1 .. relu5_1.
 VGG_LAYER_WEIGHTS = {

@@ -16,7 +16,7 @@ import paddle.nn.functional as F
 
 from ..checkpoints.weights import read_weights
 from ..errors import CheckpointError
-from ..layers.conv import Conv2D
+from ..backends.conv import Conv2D
 
 
 class BasicConv2d(nn.Layer):

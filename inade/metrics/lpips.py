@@ -27,7 +27,7 @@ import paddle.nn.functional as F
 
 from ..checkpoints.weights import read_weights
 from ..errors import CheckpointError
-from ..layers.conv import Conv2D
+from ..backends.conv import Conv2D
 
 
 @dataclass(frozen=True)

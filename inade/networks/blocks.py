@@ -5,7 +5,7 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 from .spectral import spectral_norm
 
-from ..layers.conv import Conv2D
+from ..backends.conv import Conv2D
 
 
 def maybe_spectral(layer: nn.Layer, enabled: bool) -> nn.Layer:

@@ -6,9 +6,9 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 from .spectral import spectral_norm
 
-from ..layers.conv import Conv2D
+from ..backends.conv import Conv2D
 from ..layers.attentive_norm import AttentiveNorm
-from ..layers.narrow_conv import NARROW, NarrowConv2D
+from ..backends.narrow_conv import NARROW, NarrowConv2D
 from .init import init_weights
 
 

@@ -5,9 +5,9 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from ..layers.conv import Conv2D
+from ..backends.conv import Conv2D
 from ..layers.attentive_norm import AttentiveNorm
-from ..layers.narrow_conv import NarrowConv2D
+from ..backends.narrow_conv import NarrowConv2D
 from ..layers.norms import InadeNorm, class_instance_pairs
 from ..layers.resize import resize_nearest, upsample_nearest_2x
 from ..norm_kinds import NormSettings, kinds_that, norm_kind
@@ -54,7 +54,7 @@ class Generator(nn.Layer):
             (false for models trained with the reference's --no_instance).
         spade_hidden: hidden channels of SPADE norms (128 in the reference).
         recompute_norms: INADE norms over batch norm keep less for the
-            backward pass (see inade.layers.fused_norm).
+            backward pass (see inade.backends.fused_norm).
         attentive_norm_width: apply an AttentiveNorm layer (n = attentive_norm_entities)
             after the last block whose output has this width; None for none.
     """

@@ -8,7 +8,7 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 from .spectral import spectral_norm
 
-from ..layers.conv import Conv2D
+from ..backends.conv import Conv2D
 from .init import init_weights
 
 REFERENCE_SIZE = 256

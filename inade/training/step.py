@@ -17,6 +17,7 @@ from ..layers.attentive_norm import attentive_norm_layers, attentive_norm_regula
 from ..losses.vgg import VGG_LAYER_WEIGHTS
 from ..networks.freeze import frozen
 from ..networks.noise import remap_noise, sample_instance_noise
+from ..paddle_private import optimizer_parameters
 from .distributed import average_gradients
 
 
@@ -159,7 +160,7 @@ def require_gradients(params, networks: str) -> None:
 def apply_gradients(optimizer, networks: str) -> None:
     """Average this step's gradients across processes, check every parameter
     of ``optimizer`` has one, then update."""
-    params = optimizer._parameter_list
+    params = optimizer_parameters(optimizer)
     average_gradients(params)
     require_gradients(params, networks)
     optimizer.step()
@@ -181,7 +182,7 @@ def train_step(nets, optimizers, loss_cfg, vgg, semantics, instances, image, pos
 
     # The G step needs gradients through D, not for D's weights: freezing them
     # skips D's weight gradients there (the D step computes its own).
-    with frozen(opt_d._parameter_list):
+    with frozen(optimizer_parameters(opt_d)):
         fake, g_losses = generator_losses(nets, loss_cfg, vgg, semantics, instances, image, positional)
         sum(g_losses.values()).backward()
     apply_gradients(opt_g, "generator and encoder")

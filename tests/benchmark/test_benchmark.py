@@ -145,8 +145,8 @@ def test_cli_measures_tiny_writes_json_and_compares(tmp_path):
     assert done.returncode == 0, done.stderr
     result = json.loads(after.read_text())
     assert result["schema"] == 1 and result["matmul_peak_gflop_per_second"] > 0 and result["machine"]["cores"] >= 1
-    from inade.layers import dnnl
-    assert result["machine"]["cpu_convolutions"] == (f"oneDNN {dnnl.version()}" if dnnl.lib is not None else "Paddle")
+    from inade.backends.conv import convolution_kernels
+    assert result["machine"]["cpu_convolutions"] == convolution_kernels()
     tiny = result["configurations"]["tiny data.batch_size=1"]
     assert tiny["setting"]["batch_size"] == 1 and tiny["setting"]["num_instances"] == 4
     for section in ("train_iteration", "generator_inference", "encoder_inference"):

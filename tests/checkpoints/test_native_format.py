@@ -14,6 +14,7 @@ from inade.checkpoints.legacy_pickle import RefusedFile, read_paddle_pickle
 from inade.checkpoints.native import load_checkpoint, read_state, save_checkpoint, upgrade_checkpoint
 from inade.checkpoints.safetensors_format import MAX_HEADER_BYTES, read_header, read_safetensors, write_safetensors
 from inade.errors import CheckpointError
+from inade.paddle_private import generator_state_class
 
 from .hostile import hostile_pickles
 
@@ -48,7 +49,7 @@ def assert_same(a, b, where="state"):
         assert a.dtype == b.dtype and a.shape == b.shape and a.numpy().tobytes() == b.numpy().tobytes(), where
     elif isinstance(a, (np.ndarray, np.generic)):
         assert a.dtype == b.dtype and np.asarray(a).tobytes() == np.asarray(b).tobytes(), where
-    elif isinstance(a, paddle.base.libpaddle.GeneratorState):
+    elif isinstance(a, generator_state_class()):
         assert a.__getstate__() == b.__getstate__(), where
     elif isinstance(a, float) and a != a:
         assert b != b, where

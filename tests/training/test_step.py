@@ -7,6 +7,7 @@ from inade.config import load_config
 from inade.data.procedural import ProceduralDataset
 from inade.errors import ConfigError, InadeError
 from inade.training.loop import Training
+from inade.paddle_private import optimizer_parameters
 from inade.training.step import generator_losses, posterior_rows
 
 from .tiny import write_config
@@ -103,11 +104,11 @@ def _step_with(adam_multi_tensor, tmp_path):
         for name in ("opt_g", "opt_d"):
             opt = getattr(training, name)
             setattr(training, name, paddle.optimizer.Adam(opt._learning_rate, beta1=opt._beta1, beta2=opt._beta2,
-                                                          parameters=opt._parameter_list))
+                                                          parameters=optimizer_parameters(opt)))
     semantics, instances, image, _ = first_batch(training)
     paddle.seed(5)
     training.step(semantics, instances, image)
-    return [p.numpy() for p in training.opt_g._parameter_list + training.opt_d._parameter_list]
+    return [p.numpy() for p in optimizer_parameters(training.opt_g) + optimizer_parameters(training.opt_d)]
 
 
 def test_merged_adam_updates_as_one_kernel_per_parameter_does(tmp_path):
@@ -121,9 +122,9 @@ def test_merged_adam_updates_as_one_kernel_per_parameter_does(tmp_path):
 def test_a_parameter_without_gradient_is_named(training):
     semantics, instances, image, _ = first_batch(training)
     unused = training.generator.create_parameter([3])
-    training.opt_g._parameter_list.append(unused)
+    optimizer_parameters(training.opt_g).append(unused)
     try:
         with pytest.raises(InadeError, match=f"1 parameters of the generator and encoder received no gradient.*{unused.name}"):
             training.step(semantics, instances, image)
     finally:
-        training.opt_g._parameter_list.pop()  # the one appended above
+        optimizer_parameters(training.opt_g).pop()  # the one appended above

@@ -1,22 +1,23 @@
 """Training-mode batch norm and the INADE modulation as one autograd node
-(``model.recompute_norms``).
+(``model.recompute_norms``, with the onednn backend).
 
 Built from separate ops, ``gamma * batch_norm(x) + beta`` keeps three
 activation-sized tensors per norm for the backward pass: the input of the
 batch norm, its output and gamma. This node keeps only the input (with the
 per-channel statistics and the small per-pair tables) and recomputes what it
-needs in the backward pass. At the paper setting the training step's peak is
-about 0.3 GB lower (3.14-3.24 -> 2.84-2.90 GB). Time, measured idle and
-alternating in one process: 4% faster at the paper setting, 2% slower at the
-64x64 default, where activations are small; so it is an option, not the
-default. The result matches the separate ops to float tolerance.
+needs in the backward pass: a lower training peak at the paper setting, a
+little faster there and a little slower at small sizes (docs/backends.md);
+so it is an option, not the default. The result matches the separate ops to
+float tolerance.
 """
 from __future__ import annotations
 
 import paddle
 import paddle.nn as nn
-from paddle import _C_ops
 from paddle.autograd import PyLayer
+
+from .. import backends
+from ..paddle_private import batch_norm_settings, batch_statistics
 
 
 def spread_rows(rows, masks, shape):
@@ -77,18 +78,16 @@ def batch_norm_modulate(norm, x, scale_rows, shift_rows, masks):
     """``spread_rows(scale_rows) * norm(x) + spread_rows(shift_rows)`` for a
     training-mode affine-free ``nn.BatchNorm2D`` ``norm`` (NCHW), whose running
     statistics are updated as its own forward would."""
-    with paddle.no_grad():
-        # Paddle's own batch-norm kernel (as F.batch_norm calls it): it updates
-        # the running statistics in place and also returns the batch's mean and
-        # 1 / sqrt(var + eps), which is all this node keeps; its normalized output
-        # is dropped. One pass cheaper than computing the statistics from ops.
-        _, _, _, mean, inv_std, _ = _C_ops.batch_norm(
-            x, norm._mean, norm._variance, None, None, False, norm._momentum, norm._epsilon, "NCHW", False, False)
+    mean, inv_std = batch_statistics(norm, x)  # all this node keeps of the batch norm
     return _NormalizeModulate.apply(x, mean, inv_std, scale_rows, shift_rows, masks)
 
 
 def fusable(norm) -> bool:
-    """Whether ``norm`` is a plain affine-free BatchNorm2D in training mode (not
-    SyncBatchNorm, not under static-graph export): the case batch_norm_modulate covers."""
-    return (type(norm) is nn.BatchNorm2D and norm.training and norm.weight is None and norm.bias is None
-            and norm._data_format == "NCHW" and not norm._use_global_stats and paddle.in_dynamic_mode())
+    """Whether batch_norm_modulate runs for ``norm``: with the onednn backend,
+    for a plain affine-free BatchNorm2D in training mode (not SyncBatchNorm,
+    not under static-graph export)."""
+    if not (backends.fast() and type(norm) is nn.BatchNorm2D and norm.training and norm.weight is None
+            and norm.bias is None and paddle.in_dynamic_mode()):
+        return False
+    settings = batch_norm_settings(norm)
+    return settings.data_format == "NCHW" and not settings.use_global_stats

@@ -1,51 +1,30 @@
-"""The 2-D convolution every inade network runs: oneDNN's on the CPU
-(inade.layers.onednn, several times faster there than Paddle's own CPU kernel
-at the generator's sizes), Paddle's everywhere else.
+"""The 2-D convolution every inade network runs: Paddle's (F.conv2d) with the
+paddle backend, oneDNN's on the CPU with the onednn backend (inade.backends.onednn,
+several times faster there than Paddle's own CPU kernel at the generator's sizes).
 
-Paddle's kernel is used on GPUs, for other dtypes, grouped convolutions, padding
-modes other than zeros, inside exported (static) graphs, where oneDNN cannot be
-loaded (``onednn.why_unavailable()``, said once in a warning), for shapes
-oneDNN has only its slow reference kernel for, or when ``INADE_CONV=paddle``
-is in the environment (to compare: ``INADE_CONV=paddle python
-tools/benchmark.py ... --compare before.json``).
+With the onednn backend Paddle's kernel still runs on GPUs, for other dtypes,
+grouped convolutions, padding modes other than zeros, inside exported (static)
+graphs, where oneDNN cannot be loaded or failed its check (said once in a
+warning), and for shapes oneDNN has only its slow reference kernel for.
 """
 from __future__ import annotations
-
-import os
-import warnings
 
 import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from ..errors import ConfigError
+from .. import backends
+from ..paddle_private import conv_settings
 from . import onednn
 
-BACKEND_VARIABLE = "INADE_CONV"
-_BACKENDS = ("onednn", "paddle")
-_warned = False
 
+def convolution_kernels() -> str:
+    """Which kernel CPU convolutions run now: "oneDNN <version>" or "Paddle"."""
+    if backends.fast() and onednn.ready():
+        from . import dnnl
 
-def chosen_backend() -> str:
-    """The CPU convolution kernel asked for by INADE_CONV (default onednn)."""
-    chosen = os.environ.get(BACKEND_VARIABLE, "onednn")
-    if chosen not in _BACKENDS:
-        raise ConfigError(f"environment variable {BACKEND_VARIABLE}={chosen!r}: expected one of "
-                          f"{', '.join(_BACKENDS)} (or unset: onednn)")
-    return chosen
-
-
-def cpu_backend() -> str:
-    """The kernel CPU convolutions run: onednn or paddle."""
-    global _warned
-    chosen = chosen_backend()
-    if chosen == "onednn" and not onednn.available():
-        if not _warned:
-            warnings.warn(f"CPU convolutions use Paddle's kernel, several times slower here: "
-                          f"{onednn.why_unavailable()}", stacklevel=3)
-            _warned = True
-        return "paddle"
-    return chosen
+        return f"oneDNN {dnnl.version()}"
+    return "Paddle"
 
 
 def pair(value) -> tuple:
@@ -71,7 +50,8 @@ def onednn_kernels(x, weight, bias=None, stride=1, padding=0, dilation=1, groups
     sides = _four_sides(padding)
     if (sides is None or groups != 1 or x.ndim != 4 or weight.ndim != 4 or not paddle.in_dynamic_mode()
             or not x.place.is_cpu_place() or not weight.place.is_cpu_place()
-            or x.dtype != paddle.float32 or weight.dtype != paddle.float32 or cpu_backend() != "onednn"):
+            or x.dtype != paddle.float32 or weight.dtype != paddle.float32 or not backends.fast()
+            or not onednn.ready()):
         return None
     # oneDNN reads the bias through a raw pointer as Cout float32 values in host
     # memory: anything else is left to Paddle (which converts or refuses it)
@@ -100,6 +80,9 @@ class Conv2D(nn.Conv2D):
     """nn.Conv2D (same arguments, parameters and state-dict keys) running conv2d."""
 
     def forward(self, x):
-        if self._padding_mode != "zeros" or self._padding_algorithm != "EXPLICIT" or self._data_format != "NCHW":
+        settings = conv_settings(self)
+        if (settings.padding_mode != "zeros" or settings.padding_algorithm != "EXPLICIT"
+                or settings.data_format != "NCHW"):
             return super().forward(x)
-        return conv2d(x, self.weight, self.bias, self._stride, self._updated_padding, self._dilation, self._groups)
+        return conv2d(x, self.weight, self.bias, settings.stride, settings.padding_per_axis, settings.dilation,
+                      settings.groups)

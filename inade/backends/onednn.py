@@ -1,32 +1,30 @@
 """2-D convolutions on the CPU by oneDNN, called through its C API.
 
 The paddlepaddle wheel ships oneDNN (``paddle/libs/libdnnl.so.3``) but its
-eager ``conv2d`` kernel on the CPU is its own unfold + GEMM, which ran here at
-36-51 GFLOP/s forward and backward for the generator's 64-128-channel layers
-at 128-256 pixels. oneDNN's direct kernels want the activations channels-last
-(NHWC) and the weights in a blocked layout of their choosing; on NCHW they
-fall back to an unfold + GEMM of their own, which needs a 150 MB unfolded
-copy at the paper setting. So a call whose activations outweigh its weight
-reorders: the input (and the output gradient) to NHWC, the weight to the
-kernel's layout, the results back to NCHW / OIHW. A 64-channel 3x3
-convolution at 256x256 ran forward + backward in 89 ms that way (46 of them
-in the kernels), 135 ms with oneDNN on NCHW and about 400 ms with Paddle's
-kernel (Intel Xeon, 2 cores). Where the weight is the larger (1024 channels
-at 16-32 pixels) the NCHW kernels win (68 against 94 ms at 16x16): the weight
-reorders cost more than the faster kernels save.
+eager ``conv2d`` kernel on the CPU is its own unfold + GEMM, several times
+slower at the generator's sizes (docs/backends.md has the figures). oneDNN's
+direct kernels want the activations channels-last (NHWC) and the weights in a
+blocked layout of their choosing; on NCHW they fall back to an unfold + GEMM
+of their own with a large unfolded copy. So a call whose activations outweigh
+its weight reorders: the input (and the output gradient) to NHWC, the weight
+to the kernel's layout, the results back to NCHW / OIHW. Where the weight is
+the larger (the 1024-channel layers at 16-32 pixels) the NCHW kernels win:
+the weight reorders would cost more than the faster kernels save.
 
-Tensors are passed by address (inade.layers.dnnl): the input, weight and
+Tensors are passed by address (inade.backends.dnnl): the input, weight and
 output gradient must be dense float32 on the CPU (made so when they are
 views); every result is a new Paddle tensor that oneDNN writes, and so is
-every reordered copy (freed when the call ends). Primitives are built once per geometry and kept (a bounded
-cache). Where oneDNN cannot be loaded, `available()` says why and
-inade.layers.conv uses Paddle's kernel.
+every reordered copy (freed when the call ends). Primitives are built once per
+geometry and kept (a bounded cache). ``ready()`` loads and checks the library
+on first use in a process (inade.backends.onednn_check); where it cannot be
+used, it says why once and inade.backends.conv runs Paddle's kernel.
 """
 from __future__ import annotations
 
 import ctypes
 import math
 import threading
+import warnings
 from collections import OrderedDict
 from typing import NamedTuple
 
@@ -39,14 +37,32 @@ from .dnnl import (ARG_BIAS, ARG_DIFF_BIAS, ARG_DIFF_DST, ARG_DIFF_SRC, ARG_DIFF
 
 _CACHE_SIZE = 256
 _lock = threading.Lock()
+_readiness_lock = threading.Lock()
+_why_not: str | None = None  # why oneDNN is not used in this process ("" once it passed its check)
 
 
-def available() -> bool:
-    return dnnl.lib is not None
+def ready() -> bool:
+    """Whether oneDNN's kernels run here. The first call in a process loads the
+    library, checks its version and compares a small convolution and its
+    gradients with Paddle's kernel; on any failure it warns once, naming the
+    reason, and every call answers False from then on."""
+    global _why_not
+    if _why_not is None:
+        with _readiness_lock:
+            if _why_not is None:
+                from .onednn_check import failed_check
+
+                reason = failed_check()
+                if reason:
+                    warnings.warn(f"CPU convolutions run Paddle's kernel, several times slower here: {reason}",
+                                  stacklevel=3)
+                _why_not = reason or ""
+    return not _why_not
 
 
 def why_unavailable() -> str | None:
-    return dnnl.why_not
+    """Why oneDNN is not used (None when it is, or before ready() was asked)."""
+    return _why_not or None
 
 
 _CHANNELS_LAST = (0, 2, 3, 1)
@@ -242,6 +258,17 @@ class _Primitives:
         del x_kernel
         return self._reorder("diff_weights_out", grad_weight_blocked, g.weight_shape), grad_bias
 
+    def gradients(self, grad, x, weight, wants=(True, True, True)):
+        """(input, weight, bias) gradients for the output gradient ``grad``
+        (dense, NCHW); those not in ``wants`` (and the bias's without a bias) are None."""
+        x_wants, weight_wants, bias_wants = wants
+        grad_kernel = self._reorder("diff_dst_in", grad, self.geometry.output_shape())
+        grad_x = self.backward_data(grad_kernel, weight) if x_wants else None
+        grad_weight = grad_bias = None
+        if weight_wants or bias_wants:
+            grad_weight, grad_bias = self.backward_weights(grad_kernel, x)
+        return grad_x, grad_weight if weight_wants else None, grad_bias if bias_wants else None
+
     def __del__(self):
         # on eviction from the cache, once no caller still holds this object
         if dnnl is None or dnnl.lib is None:  # interpreter shutdown
@@ -299,13 +326,5 @@ class _Conv2DFunction(PyLayer):
     @staticmethod
     def backward(ctx, grad):
         x, weight = (_dense(t) for t in ctx.saved_tensor())
-        kernels = ctx.kernels
-        geometry = kernels.geometry
-        x_wants, weight_wants, bias_wants = ctx.wants
-        grad_kernel = kernels._reorder("diff_dst_in", _dense(grad), geometry.output_shape())
-        grad_x = kernels.backward_data(grad_kernel, weight) if x_wants else None
-        grad_weight = grad_bias = None
-        if weight_wants or bias_wants:
-            grad_weight, grad_bias = kernels.backward_weights(grad_kernel, x)
-        grads = (grad_x, grad_weight if weight_wants else None)
-        return grads + (grad_bias if bias_wants else None,) if geometry.has_bias else grads
+        grad_x, grad_weight, grad_bias = ctx.kernels.gradients(_dense(grad), x, weight, ctx.wants)
+        return (grad_x, grad_weight, grad_bias) if ctx.kernels.geometry.has_bias else (grad_x, grad_weight)

@@ -1,5 +1,4 @@
 import threading
-import warnings
 
 import numpy as np
 import paddle
@@ -7,13 +6,12 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 import pytest
 
-from inade.errors import ConfigError
-from inade.layers import conv as conv_module
-from inade.layers import onednn
-from inade.layers.conv import Conv2D, conv2d, onednn_kernels
-from inade.layers.narrow_conv import NarrowConv2D
+from inade import backends
+from inade.backends import onednn
+from inade.backends.conv import Conv2D, conv2d, onednn_kernels
+from inade.backends.narrow_conv import NarrowConv2D
 
-needs_onednn = pytest.mark.skipif(not onednn.available(), reason=f"oneDNN: {onednn.why_unavailable()}")
+from .conftest import needs_onednn
 
 # (input shape, weight shape, bias, stride, padding, dilation)
 GEOMETRIES = [
@@ -125,29 +123,11 @@ def test_narrow_layers_match_paddle_whichever_kernel_runs_them():
         np.testing.assert_allclose(layer(x).numpy(), want.numpy(), rtol=1e-4, atol=1e-4)
 
 
-def test_the_backend_variable_is_checked_and_paddle_can_be_chosen(monkeypatch):
+def test_the_paddle_backend_runs_paddles_kernel():
     x, weight = paddle.randn([1, 2, 6, 6]), paddle.randn([3, 2, 3, 3])
-    monkeypatch.setenv(conv_module.BACKEND_VARIABLE, "paddle")
-    assert onednn_kernels(x, weight, padding=1) is None
-    np.testing.assert_array_equal(conv2d(x, weight, padding=1).numpy(), F.conv2d(x, weight, padding=1).numpy())
-    monkeypatch.setenv(conv_module.BACKEND_VARIABLE, "mkl")
-    with pytest.raises(ConfigError, match=r"INADE_CONV='mkl': expected one of onednn, paddle \(or unset: onednn\)"):
-        conv2d(x, weight, padding=1)
-
-
-def test_without_onednn_paddle_runs_the_convolutions_and_says_so(monkeypatch):
-    monkeypatch.setattr(onednn, "available", lambda: False)
-    monkeypatch.setattr(onednn, "why_unavailable", lambda: "this paddle has no oneDNN library")
-    monkeypatch.setattr(conv_module, "_warned", False)
-    monkeypatch.delenv(conv_module.BACKEND_VARIABLE, raising=False)
-    x, weight = paddle.randn([1, 2, 6, 6]), paddle.randn([3, 2, 3, 3])
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        out = conv2d(x, weight, padding=1)
-        conv2d(x, weight, padding=1)
-    assert [str(w.message) for w in caught] == [
-        "CPU convolutions use Paddle's kernel, several times slower here: this paddle has no oneDNN library"]
-    np.testing.assert_array_equal(out.numpy(), F.conv2d(x, weight, padding=1).numpy())
+    with backends.using("paddle"):
+        assert onednn_kernels(x, weight, padding=1) is None
+        np.testing.assert_array_equal(conv2d(x, weight, padding=1).numpy(), F.conv2d(x, weight, padding=1).numpy())
 
 
 @needs_onednn
@@ -167,17 +147,6 @@ def test_evicted_primitives_are_rebuilt(monkeypatch):
 def test_a_wrong_channel_count_is_named():
     with pytest.raises(ValueError, match=r"the input has 4 channels, the weight \[3, 2, 3, 3\] expects 2"):
         conv2d(paddle.randn([1, 4, 6, 6]), paddle.randn([3, 2, 3, 3]), padding=1)
-
-
-def test_tools_refuse_a_wrong_backend_variable_before_doing_anything(monkeypatch, capsys):
-    from inade.cli import run_cli
-
-    called = []
-    monkeypatch.setenv(conv_module.BACKEND_VARIABLE, "mkl")
-    assert run_cli(lambda argv: called.append(argv)) == 2
-    assert called == []
-    assert capsys.readouterr().err == ("error: environment variable INADE_CONV='mkl': expected one of onednn, "
-                                       "paddle (or unset: onednn)\n")
 
 
 @needs_onednn

@@ -2,8 +2,9 @@ import numpy as np
 import paddle
 import pytest
 
+from inade import backends
+from inade.backends.fused_norm import fusable
 from inade.layers import InadeNorm
-from inade.layers.fused_norm import fusable
 
 
 def _inputs(rng):
@@ -85,3 +86,21 @@ def test_generator_passes_recompute_norms_to_every_inade_norm():
         generator = Generator(4, ngf=4, noise_nc=4, crop_size=32, recompute_norms=flag)
         flags = {layer.recompute for layer in generator.sublayers() if isinstance(layer, InadeNorm)}
         assert flags == {flag}
+
+
+def test_the_paddle_backend_runs_the_separate_ops_even_when_recomputing_is_asked():
+    rng = np.random.default_rng(2)
+    paddle.seed(0)
+    asked = InadeNorm(channels=4, num_classes=3, noise_nc=5, param_free_norm="batch")
+    asked.recompute = True
+    separate = InadeNorm(channels=4, num_classes=3, noise_nc=5, param_free_norm="batch")
+    separate.set_state_dict(asked.state_dict())
+    inputs = _inputs(rng)
+    upstream = paddle.to_tensor(rng.standard_normal((2, 4, 8, 8)).astype("float32"))
+    with backends.using("paddle"):
+        assert not asked.recomputes()
+        got = _run(asked, inputs, upstream)
+    expected = _run(separate, inputs, upstream)
+    np.testing.assert_array_equal(got[0], expected[0])
+    for g, e in zip(got[1], expected[1]):
+        np.testing.assert_array_equal(g, e)

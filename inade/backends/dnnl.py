@@ -1,9 +1,11 @@
-"""The part of oneDNN's C API that inade's convolutions use (inade.layers.onednn),
+"""The part of oneDNN's C API that inade's convolutions use (inade.backends.onednn),
 called through ctypes on the library the paddlepaddle wheel ships
-(``paddle/libs/libdnnl.so.3``, oneDNN 3.x): no compiler, no extra package.
+(``paddle/libs/libdnnl.so.3``): no compiler, no extra package.
 
-The enum values below are oneDNN 3.x's (stable across its minor versions).
-``lib`` is None where the library cannot be loaded; ``why_not`` says why.
+The enum values below were copied from oneDNN's headers and checked for the
+versions in TESTED_VERSIONS; a library outside that range is not called (a
+wrong value would corrupt memory rather than raise). Nothing is loaded until
+``load()``; ``lib`` and ``engine`` are None until then.
 """
 from __future__ import annotations
 
@@ -12,6 +14,12 @@ import os
 import threading
 
 import paddle
+
+# [lowest, first untested) full versions the constants below were checked and
+# run with: the oneDNN the paddlepaddle 3.3 wheels ship (docs/backends.md says
+# how to widen it).
+TESTED_VERSIONS = ((3, 6, 0), (3, 7, 0))
+LIBRARY = "libdnnl.so.3"
 
 F32 = 3  # dnnl_f32
 FORWARD_TRAINING = 64  # dnnl_forward_training
@@ -78,26 +86,57 @@ def _declare(lib) -> None:
         function.restype, function.argtypes = restype, argtypes
 
 
-def _load():
-    """(library, engine, None) or (None, None, why not)."""
-    path = os.path.join(os.path.dirname(paddle.__file__), "libs", "libdnnl.so.3")
+class Unavailable(Exception):
+    """oneDNN cannot be used in this process; the message says why."""
+
+
+def library_path() -> str:
+    return os.path.join(os.path.dirname(paddle.__file__), "libs", LIBRARY)
+
+
+def _open(path: str):
+    """The library at ``path`` with its functions' signatures declared."""
     if not os.path.exists(path):
-        return None, None, f"this paddle has no oneDNN library ({path} not found)"
+        raise Unavailable(f"this paddle has no oneDNN library ({path} not found)")
     try:
-        lib = ctypes.CDLL(path)
-        _declare(lib)
+        opened = ctypes.CDLL(path)
+        _declare(opened)
     except (OSError, AttributeError) as error:
-        return None, None, f"could not load oneDNN from {path}: {error}"
-    version = lib.dnnl_version().contents
-    if version.major != 3:
-        return None, None, f"oneDNN {version.major}.{version.minor} at {path}: this code speaks the 3.x C API"
-    engine = Handle()
-    if lib.dnnl_engine_create(ctypes.byref(engine), 1, 0) != 0:  # dnnl_cpu, device 0
-        return None, None, "oneDNN could not create a CPU engine"
-    return lib, engine, None
+        raise Unavailable(f"could not load oneDNN from {path}: {error}") from None
+    return opened
 
 
-lib, engine, why_not = _load()
+def library_version(opened) -> tuple:
+    """(major, minor, patch) of an opened library."""
+    found = opened.dnnl_version().contents
+    return found.major, found.minor, found.patch
+
+
+def _checked_version(found: tuple, path: str) -> None:
+    lowest, untested = TESTED_VERSIONS
+    if not lowest <= tuple(found) < untested:
+        raise Unavailable(f"oneDNN {'.'.join(map(str, found))} at {path} is outside the versions this binding's "
+                          f"constants were checked for ({'.'.join(map(str, lowest))} up to, not including, "
+                          f"{'.'.join(map(str, untested))})")
+
+
+def load() -> None:
+    """Open the library, check its version and create the CPU engine (once);
+    raises Unavailable (nothing kept) where it cannot be used."""
+    global lib, engine
+    if lib is not None:
+        return
+    path = library_path()
+    opened = _open(path)
+    _checked_version(library_version(opened), path)
+    created = Handle()
+    if opened.dnnl_engine_create(ctypes.byref(created), 1, 0) != 0:  # dnnl_cpu, device 0
+        raise Unavailable("oneDNN could not create a CPU engine")
+    lib, engine = opened, created
+
+
+lib = None
+engine = None
 _local = threading.local()
 
 
@@ -117,11 +156,10 @@ def stream():
 
 
 def scratch(size: int):
-    """This thread's scratch buffer of at least ``size`` bytes, kept between calls:
-    a fresh buffer per call cost up to half the time of a backward pass in page
-    faults. It grows to the largest backward pass's need (180 MB at the paper
-    setting, for the 1024-channel layers' weight gradients); see forward_begins
-    for when it is given back."""
+    """This thread's scratch buffer of at least ``size`` bytes, kept between calls
+    (a fresh buffer per call costs page faults in every backward pass). It grows
+    to the largest backward pass's need; see forward_begins for when it is given
+    back."""
     buffer = getattr(_local, "scratch", None)
     if buffer is None or buffer.shape[0] < size:
         _local.scratch = None  # free the old one before the new one is allocated
@@ -137,8 +175,8 @@ def backward_ran() -> None:
 def forward_begins() -> None:
     """A training forward pass follows a backward pass: give the backward's
     scratch buffer back. Training's memory peaks at the end of a forward pass,
-    where that buffer would only add to the peak (2.91 -> 3.05 GB at the paper
-    setting); the next backward grows it again, once."""
+    where that buffer would only add to the peak; the next backward grows it
+    again, once."""
     if getattr(_local, "after_backward", False):
         _local.scratch = None
         _local.after_backward = False
@@ -183,8 +221,5 @@ def execute(primitive, buffers: list, what: str) -> None:
 
 
 def version() -> str | None:
-    """The loaded oneDNN's version, e.g. 3.6.2."""
-    if lib is None:
-        return None
-    loaded = lib.dnnl_version().contents
-    return f"{loaded.major}.{loaded.minor}.{loaded.patch}"
+    """The loaded oneDNN's version, e.g. 3.6.2 (None before load())."""
+    return None if lib is None else ".".join(map(str, library_version(lib)))

@@ -4,7 +4,7 @@ import paddle.nn.functional as F
 import pytest
 
 import inade  # noqa: F401
-from inade.layers.narrow_conv import NarrowConv2D, narrow_conv2d
+from inade.backends.narrow_conv import NarrowConv2D, narrow_conv2d
 
 
 @pytest.mark.parametrize("shape, weight_shape, padding", [

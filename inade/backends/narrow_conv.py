@@ -1,25 +1,25 @@
 """Convolutions with very few output channels, as one matmul per call.
 
 Paddle's CPU convolution costs nearly the same whatever the number of output
-channels: its time goes into unfolding the input (for the generator's last
-layer, 64 channels x 9 taps of a 256x256 image), so a layer with 1-3 outputs
-runs at 1-2 GFLOP/s (the discriminators' last layers, the generator's RGB
-layer). Here each output channel of each kernel tap is a row of one
-[Cout, T, Cin] x [Cin, H * W] product over the unpadded input, and the
-taps' maps are summed shifted: the same function, 2x (3 outputs, 3x3 on
-64 x 256 x 256) to 17x (1 output, 4x4 on 512 x 34 x 34) faster forward and
-backward than Paddle's kernel here, and autograd needs nothing special.
+channels: its time goes into unfolding the input, so a layer with 1-3 outputs
+(the discriminators' last layers, the generator's RGB layer) runs far below
+the machine's speed. Here each output channel of each kernel tap is a row of
+one [Cout, T, Cin] x [Cin, H * W] product over the unpadded input, and the
+taps' maps are summed shifted: the same function, several times faster
+forward and backward than Paddle's kernel (docs/backends.md), and autograd
+needs nothing special.
 
-oneDNN's convolution (inade.layers.conv) is faster still with a few outputs
-(the RGB layer: 34 against 150 ms forward + backward at 256x256) but not with
-one (the patch layers: 7.6 against 3.9 ms at 512 x 35 x 35), so NarrowConv2D
-runs oneDNN's kernel for 2-4 outputs where it can.
+oneDNN's convolution (inade.backends.conv) is faster still with a few outputs
+but not with one, so with the onednn backend NarrowConv2D runs oneDNN's kernel
+for 2-4 outputs where it can; with the paddle backend it is F.conv2d.
 """
 from __future__ import annotations
 
 import paddle
 import paddle.nn.functional as F
 
+from .. import backends
+from ..paddle_private import conv_settings
 from . import onednn
 from .conv import Conv2D, onednn_kernels
 
@@ -52,9 +52,11 @@ def narrow_conv2d(x, weight, bias=None, padding: int = 0) -> paddle.Tensor:
 
 
 def few_outputs_conv2d(x, weight, bias=None, padding: int = 0) -> paddle.Tensor:
-    """What NarrowConv2D runs: oneDNN's convolution for more than one output
-    channel where conv2d would run an optimised oneDNN kernel, narrow_conv2d
-    otherwise."""
+    """What NarrowConv2D runs: with the paddle backend F.conv2d; with the
+    onednn backend oneDNN's convolution for more than one output channel where
+    conv2d would run an optimised oneDNN kernel, narrow_conv2d otherwise."""
+    if not backends.fast():
+        return F.conv2d(x, weight, bias, padding=padding)
     kernels = onednn_kernels(x, weight, bias, 1, padding) if weight.shape[0] > 1 else None
     if kernels is not None:
         return onednn.convolve(kernels, x, weight, bias)
@@ -69,4 +71,4 @@ class NarrowConv2D(Conv2D):
         super().__init__(in_channels, out_channels, kernel_size, stride=1, padding=padding, bias_attr=bias_attr)
 
     def forward(self, x):
-        return few_outputs_conv2d(x, self.weight, self.bias, self._padding)  # the int given above
+        return few_outputs_conv2d(x, self.weight, self.bias, conv_settings(self).padding)  # the int given above
