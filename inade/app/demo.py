@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 import traceback
+import warnings
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported: no calls home
 
@@ -52,6 +53,14 @@ def _legend(studio: Studio) -> str:
 def build_demo(studio: Studio, concurrency: int = 1) -> gr.Blocks:
     """The page over ``studio``, its queue set: ``concurrency`` generator
     events at a time, QUEUE_SIZE waiting."""
+    with warnings.catch_warnings():
+        # Gradio 5 warns that api_name=False (an event kept out of the API) becomes
+        # api_visibility in Gradio 6, a parameter Gradio 5 does not have yet
+        warnings.filterwarnings("ignore", "Setting 'api_name=False'", DeprecationWarning)
+        return _build(studio, concurrency)
+
+
+def _build(studio: Studio, concurrency: int) -> gr.Blocks:
     theme = gr.themes.Default(font=[LocalFont("IBM Plex Sans"), "ui-sans-serif", "system-ui", "sans-serif"],
                               font_mono=[LocalFont("IBM Plex Mono"), "ui-monospace", "monospace"])
     height, width = studio.synth.size
@@ -92,7 +101,8 @@ def build_demo(studio: Studio, concurrency: int = 1) -> gr.Blocks:
                                       show_download_button=False, elem_id="label")
                 with gr.Tab("Built-in"):
                     example = gr.Dropdown(examples, value=0 if examples else None, label="Label map")
-                    seed = gr.Number(0, label="Seed", precision=0, minimum=0)
+                    # precision None: the studio checks the value (Gradio would fail on int(inf))
+                    seed = gr.Number(0, label="Seed", minimum=0, step=1)
                     load_example = gr.Button("Generate", variant="primary")
                 with gr.Tab("Upload"):
                     label_file = gr.File(label="Label map (index PNG)", file_types=["image"], type="filepath")
@@ -260,5 +270,4 @@ def launch_options(studio: Studio, host: str | None = None, port: int | None = N
     rendering (no Node), errors shown in the page. host/port None: Gradio's
     own defaults (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, which app hosts set)."""
     return dict(server_name=host, server_port=port, max_file_size=studio.max_upload_bytes,
-                state_session_capacity=2 * studio.max_sessions, ssr_mode=False, show_error=True,
-                show_api=True, quiet=True)
+                state_session_capacity=2 * studio.max_sessions, ssr_mode=False, show_error=True, quiet=True)

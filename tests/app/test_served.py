@@ -1,6 +1,7 @@
 """The demo as `inade app` serves it, driven by Gradio's client on 127.0.0.1:
 its endpoints, uploads the server refuses, a bounded load with the server's
 memory measured, and the command's errors."""
+import json
 import os
 import re
 import socket
@@ -12,6 +13,7 @@ import time
 import numpy as np
 import pytest
 from PIL import Image
+from urllib.parse import urlparse
 
 from .conftest import SIZE, example, near, write_png
 
@@ -142,3 +144,89 @@ def test_the_command_reports_a_busy_port(run_folder):
                               capture_output=True, text=True, timeout=180, env=ENV)
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "try another --port" in done.stderr
+
+
+def test_app_py_serves_the_shipped_model_as_app_hosts_run_it(source_tree):
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = dict(ENV, GRADIO_SERVER_PORT=str(port))  # what a host sets; the clone's inade is beside app.py
+    process = subprocess.Popen([sys.executable, "app.py"], cwd=source_tree, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert process.poll() is None, process.stderr.read()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/config", timeout=5) as response:
+                    config = response.read().decode()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "app.py did not serve within 3 minutes"
+                time.sleep(1)
+        assert json.loads(config)["title"] == "inade: semantic image synthesis"
+        page = client(f"http://127.0.0.1:{port}/")
+        opened = page.predict(0, 0, api_name="/open_example")
+        assert picture(opened[0]).shape == (64, 64, 3)  # the shipped model's size
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
+def test_malformed_requests_are_answered_and_the_server_stays_up(served):
+    import http.client
+    import urllib.request
+
+    from gradio_client.exceptions import AppError
+
+    url = urlparse(served[0])
+
+    def send(raw: bytes) -> bytes:
+        with socket.create_connection((url.hostname, url.port), timeout=30) as connection:
+            connection.sendall(raw)
+            return connection.recv(200)
+
+    nested = b"[" * 100000 + b"]" * 100000
+    assert send(b"POST /gradio_api/queue/join HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\n\r\n" % len(nested) + nested).startswith(b"HTTP/1.1 400")
+    assert send(b"POST /gradio_api/upload HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n" + b"a" * 1000
+                ).startswith(b"HTTP/1.1 400")
+    body = (b'--XX\r\nContent-Disposition: form-data; name="files"; filename=".."\r\n'
+            b"Content-Type: image/png\r\n\r\nabc\r\n--XX--\r\n")
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    connection.request("POST", "/gradio_api/upload", body, {"Content-Type": "multipart/form-data; boundary=XX"})
+    response = connection.getresponse()
+    assert response.status == 400 and b"Invalid file name" in response.read()
+    page = client(served[0])
+    with pytest.raises(AppError, match="-5 is less than minimum value 0"):  # Gradio's own check
+        page.predict(0, -5, api_name="/open_example")
+    with pytest.raises(AppError, match=r"the seed must be in 0..2147483647, got 1099511627776"):
+        page.predict(0, 2**40, api_name="/open_example")
+    for seed in ("Infinity", "NaN", "1e400"):  # numbers no JSON encoder writes, as raw requests
+        assert "the seed must be a whole number" in _raw_event(served[0], "open_example", f"[0, {seed}]")
+    with urllib.request.urlopen(served[0] + "config", timeout=30) as alive:
+        assert alive.status == 200
+
+
+def _raw_event(base, api_name, data_json) -> str:
+    """The error message of one event sent as raw JSON to Gradio's queue."""
+    import urllib.request
+
+    with urllib.request.urlopen(base + "config", timeout=30) as response:
+        config = json.loads(response.read())
+    fn_index = next(d["id"] for d in config["dependencies"] if d.get("api_name") == api_name)
+    session = "raw" + str(time.monotonic_ns())
+    body = f'{{"data": {data_json}, "fn_index": {fn_index}, "session_hash": "{session}", "event_data": null}}'
+    request = urllib.request.Request(base + "gradio_api/queue/join", body.encode(), {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200
+    with urllib.request.urlopen(f"{base}gradio_api/queue/data?session_hash={session}", timeout=60) as stream:
+        for line in stream:
+            if line.startswith(b"data:"):
+                message = json.loads(line[5:])
+                if message.get("msg") == "process_completed":
+                    assert message["success"] is False, message
+                    return message["output"]["error"]
+    raise AssertionError("the event's stream ended without its result")

@@ -210,3 +210,30 @@ def test_clicks_outside_the_map_and_unknown_ids_are_messages(studio):
     for seed in (-1, 2**40, "x"):
         with pytest.raises(InadeError, match="seed"):
             studio.open("tab", studio.example_scene(0)[0], seed=seed)
+
+
+def test_image_level_models_copy_a_whole_photo_and_explain_per_instance_clicks(tmp_path):
+    # CLADE with GauGAN's encoder: one style per image, so a click on the
+    # reference copies the whole photo's style, and a click on an instance says why it cannot redraw it
+    from inade.config import load_config
+    from inade.synthesis import Synthesizer
+    from inade.training import train
+
+    from ..training.tiny import write_config
+
+    train(load_config(write_config(tmp_path, tmp_path / "clade", optim={"iterations": 1},
+                                   model={"norm_mode": "clade", "use_encoder": True},
+                                   logging={"image_every": 0, "checkpoint_every": 100})))
+    studio = Studio(Synthesizer.load(str(tmp_path / "clade")))
+    assert not studio.per_instance and studio.image_encoder
+    first = studio.open("tab", studio.example_scene(0)[0])
+    z = studio.session("tab").styles.z
+    noised = studio.act("tab", Session.new_image_noise)
+    assert not np.array_equal(studio.session("tab").styles.z, z) and noised.changed == ()
+    studio.set_reference("tab", *studio.reference_scene(example=1))
+    copied = studio.click_reference("tab", 3, 3)
+    mu, _ = studio.synth.encode_image(example(1)[2])
+    np.testing.assert_array_equal(studio.session("tab").styles.z, mu)
+    assert copied.notes == ["copied the reference photo's style"] and first.image.shape == copied.image.shape
+    with pytest.raises(InadeError, match="needs per-instance styles, which this CLADE model does not have"):
+        studio.click_image("tab", 3, 3)
