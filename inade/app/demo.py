@@ -21,7 +21,7 @@ MODEL_EVENTS = "model"  # the events that run the generator share one concurrenc
 QUEUE_SIZE = 64  # requests waiting beyond this are refused with a message
 HIGHLIGHT_SECONDS = 0.8
 CSS = """
-#image img, #label img, #reference img { image-rendering: pixelated; }
+#image img, #label img, #reference img { width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated; }
 .swatch { display: inline-block; margin: 2px 6px 2px 0; padding: 2px 8px; border-radius: 4px; font-size: 0.9em; }
 """
 
@@ -45,7 +45,7 @@ def _legend(studio: Studio) -> str:
         r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
         ink = "#fff" if 0.299 * r + 0.587 * g + 0.114 * b < 128 else "#000"
         items.append(f'<span class="swatch" style="background:{colour};color:{ink}">{cls}: {name}</span>')
-    canvas = painting.hex_colour(studio.canvas)
+    canvas = painting.hex_colour(painting.CANVAS)
     items.append(f'<span class="swatch" style="background:{canvas};border:1px solid #888">unpainted</span>')
     return "<div id='palette'>" + "".join(items) + "</div>"
 
@@ -54,9 +54,9 @@ def build_demo(studio: Studio, concurrency: int = 1) -> gr.Blocks:
     """The page over ``studio``, its queue set: ``concurrency`` generator
     events at a time, QUEUE_SIZE waiting."""
     with warnings.catch_warnings():
-        # Gradio 5 warns that api_name=False (an event kept out of the API) becomes
-        # api_visibility in Gradio 6, a parameter Gradio 5 does not have yet
-        warnings.filterwarnings("ignore", "Setting 'api_name=False'", DeprecationWarning)
+        # Gradio 5 announces the parameters Gradio 6 renames (api_name=False becomes
+        # api_visibility, ...), which Gradio 5 does not have yet: the extra pins Gradio 5
+        warnings.filterwarnings("ignore", ".*Gradio 6", DeprecationWarning)
         return _build(studio, concurrency)
 
 
@@ -64,7 +64,7 @@ def _build(studio: Studio, concurrency: int) -> gr.Blocks:
     theme = gr.themes.Default(font=[LocalFont("IBM Plex Sans"), "ui-sans-serif", "system-ui", "sans-serif"],
                               font_mono=[LocalFont("IBM Plex Mono"), "ui-monospace", "monospace"])
     height, width = studio.synth.size
-    canvas = painting.blank_canvas(studio.synth.size, studio.canvas)
+    scale = studio.canvas_scale
     examples = [(name, index) for index, (name, _) in enumerate(studio.examples)]
     palette = studio.palette()
 
@@ -111,10 +111,13 @@ def _build(studio: Studio, concurrency: int) -> gr.Blocks:
                 with gr.Tab("Paint"):
                     gr.HTML(_legend(studio))
                     editor = gr.ImageEditor(
-                        {"background": canvas, "layers": [], "composite": canvas}, type="numpy", format="png",
-                        image_mode="RGBA", sources=(), transforms=(), canvas_size=(width, height), layers=False,
+                        None, type="numpy", format="png",
+                        # no background value: Gradio 5's editor loses its toolbar when it starts with one
+                        image_mode="RGBA", sources=(), transforms=(), canvas_size=(width * scale, height * scale),
+                        layers=False,
+                        interactive=True, show_download_button=False,
                         brush=gr.Brush(colors=[colour for _, _, colour in palette], color_mode="fixed",
-                                       default_size=max(1, width // 16)),
+                                       default_size=max(1, width * scale // 16)),
                         label="Each separate blob of a class is its own instance", elem_id="editor")
                     fill = gr.Dropdown([(name, c) for c, name, _ in palette], value=0, label="Unpainted pixels are")
                     with gr.Row():
@@ -187,7 +190,8 @@ def _build(studio: Studio, concurrency: int) -> gr.Blocks:
         def current_map(request: gr.Request):
             def call():
                 label = studio.session(request.session_hash).view().label
-                return {"background": label, "layers": [], "composite": label}
+                enlarged = label.repeat(scale, axis=0).repeat(scale, axis=1)
+                return {"background": enlarged, "layers": [], "composite": enlarged}
             return _guarded(call)
 
         def new_noise(request: gr.Request):

@@ -8,10 +8,9 @@ import numpy as np
 from ..errors import InadeError
 from ..visuals import label_palette
 
-# Candidates for the empty canvas, light first: the one farthest from every
-# class colour is used, so that an unpainted pixel is never read as a class.
-_CANVAS_CANDIDATES = np.array([(245, 245, 240), (255, 255, 255), (230, 230, 250), (250, 240, 230),
-                               (200, 255, 255), (255, 200, 255)], dtype=np.int64)
+# The image editor's empty canvas. The palette (the PASCAL VOC bit pattern)
+# gives white only to class 2**24 - 1, so an unpainted pixel is never read as a class.
+CANVAS = (255, 255, 255)
 # A brush layer's pixel is paint when at least this opaque (edges of strokes are half transparent).
 _OPAQUE = 128
 
@@ -19,12 +18,6 @@ _OPAQUE = 128
 def class_colours(count: int) -> np.ndarray:
     """[count, 3] uint8: the colours of the label views, one per paintable class."""
     return label_palette(count)
-
-
-def canvas_colour(colours: np.ndarray) -> tuple[int, int, int]:
-    """The empty canvas's colour: the candidate farthest from every class colour."""
-    distance = ((_CANVAS_CANDIDATES[:, None, :] - colours[None].astype(np.int64)) ** 2).sum(axis=2).min(axis=1)
-    return tuple(int(v) for v in _CANVAS_CANDIDATES[int(distance.argmax())])
 
 
 def hex_colour(rgb) -> str:
@@ -46,7 +39,7 @@ def _rgba(picture, what: str) -> np.ndarray:
     return array
 
 
-def painted_classes(editor_value, colours: np.ndarray, canvas: tuple, fill_class: int) -> np.ndarray:
+def painted_classes(editor_value, colours: np.ndarray, fill_class: int, canvas: tuple = CANVAS) -> np.ndarray:
     """Class ids [H, W] of an image editor's value {"background", "layers"}:
     background pixels of the canvas colour take ``fill_class``, other
     background pixels (a label view being painted over) and brush pixels the
@@ -67,8 +60,3 @@ def painted_classes(editor_value, colours: np.ndarray, canvas: tuple, fill_class
         paint = layer[..., 3] >= _OPAQUE
         classes = np.where(paint, _nearest_class(layer[..., :3], colours), classes)
     return classes.astype(np.int64)
-
-
-def blank_canvas(size, canvas: tuple) -> np.ndarray:
-    """An empty canvas [H, W, 3] of the model's size."""
-    return np.broadcast_to(np.array(canvas, np.uint8), (*size, 3)).copy()

@@ -45,7 +45,6 @@ class Studio:
         self.sessions: collections.OrderedDict[str, Session] = collections.OrderedDict()
         self.lock = threading.Lock()
         self.colours = painting.class_colours(self.paintable_classes())
-        self.canvas = painting.canvas_colour(self.colours)
         self.downloads = tempfile.mkdtemp(prefix="inade-app-")
 
     # --- what the page offers -----------------------------------------------
@@ -64,6 +63,12 @@ class Studio:
     def palette(self) -> list[tuple[int, str, str]]:
         """[(class id, name, "#rrggbb")] of the paintable classes."""
         return [(c, self.class_name(c), painting.hex_colour(self.colours[c])) for c in range(len(self.colours))]
+
+    @property
+    def canvas_scale(self) -> int:
+        """The painting canvas is the model's size times this, at least ~256
+        pixels across: small enough maps are painted enlarged."""
+        return max(1, round(256 / max(self.synth.size)))
 
     @property
     def per_instance(self) -> bool:
@@ -127,7 +132,9 @@ class Studio:
         """A painted map: class ids written as the dataset's raw label values (so
         that it goes through the checks of a file), one instance per separate
         region of a class, which is what a painter means by two blobs."""
-        classes = painting.painted_classes(editor_value, self.colours, self.canvas, fill_class)
+        classes = painting.painted_classes(editor_value, self.colours, fill_class)
+        if classes.shape != tuple(self.synth.size):  # the canvas is painted larger than the model's maps
+            classes = resize_nearest_map(classes, *self.synth.size)
         offset, dontcare_value = _label_rules(self.synth.config.data, self.synth.label_nc, self.synth.contain_dontcare)
         raw = np.where(classes == self.synth.label_nc, dontcare_value if dontcare_value is not None else -1,
                        classes + offset)

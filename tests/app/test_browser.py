@@ -107,8 +107,33 @@ def test_in_a_browser_a_click_redraws_only_that_instance(page_url, tmp_path):
             toast.first.wait_for(timeout=30000)
             assert "photo.png: a colour (RGB) image" in toast.first.inner_text()
             np.testing.assert_array_equal(_fetch(page, page.get_attribute(image, "src")), after)
+            _paint_two_blobs(page)
         finally:
             browser.close()
     # Gradio's page template asks for one optional script from a CDN (iframe-resizer,
     # for embedding in other pages); nothing else, fonts included, leaves the machine
     assert [u for u in outside if "iframe-resizer" not in u] == [], outside
+
+
+def _paint_two_blobs(page):
+    """Two separate strokes of one class on the empty canvas: a map of two instances of it, sky elsewhere."""
+    from scipy.ndimage import label as components
+
+    label_src = page.get_attribute("#label img", "src")
+    page.get_by_role("tab", name="Paint").first.click()
+    page.locator("#editor button[aria-label='Brush']").click()
+    page.locator("#editor button[aria-label='Color']").click()
+    page.locator("#editor menu.swatch button").nth(2).click()  # class 2, disc
+    box = page.locator("#editor canvas").first.bounding_box()
+    middle_x, middle_y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    for dx, dy in ((-80, -50), (50, 40)):
+        page.mouse.move(middle_x + dx, middle_y + dy)
+        page.mouse.down()
+        page.mouse.move(middle_x + dx + 25, middle_y + dy + 10, steps=5)
+        page.mouse.up()
+    page.get_by_role("button", name="Generate from the painting").click()
+    page.wait_for_function(f"document.querySelector('#label img').src !== {label_src!r}", timeout=60000)
+    painted = _fetch(page, page.get_attribute("#label img", "src"))
+    disc = (painted == [0, 128, 0]).all(axis=2)
+    sky = (painted == [0, 0, 0]).all(axis=2)
+    assert components(disc, np.ones((3, 3)))[1] == 2 and (disc | sky).all()

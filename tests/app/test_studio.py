@@ -32,7 +32,8 @@ def test_palette_names_colours_and_a_canvas_of_no_class_colour(studio):
     palette = studio.palette()
     assert [name for _, name, _ in palette][:2] == ["sky", "ground"] and len(palette) == 6
     colours = {colour for _, _, colour in palette}
-    assert len(colours) == 6 and painting.hex_colour(studio.canvas) not in colours
+    assert len(colours) == 6 and painting.hex_colour(painting.CANVAS) not in colours
+    assert not (painting.class_colours(184) == painting.CANVAS).all(axis=1).any()  # COCO's classes neither
     assert [e[0] for e in studio.examples] == [f"procedural scene {i}" for i in range(6)]
 
 
@@ -129,22 +130,22 @@ def _editor(background, *layers):
 
 
 def test_painted_blobs_are_instances_and_unpainted_pixels_take_the_chosen_class(studio):
-    canvas = painting.blank_canvas((SIZE, SIZE), studio.canvas)
-    layer = np.zeros((SIZE, SIZE, 4), np.uint8)
+    canvas = np.full((SIZE * 2, SIZE * 2, 3), 255, np.uint8)  # painted at twice the model's size
+    layer = np.zeros((SIZE * 2, SIZE * 2, 4), np.uint8)
     box = studio.colours[3]
-    layer[20:28, 4:12, :3], layer[20:28, 4:12, 3] = box, 255
-    layer[20:28, 20:28, :3], layer[20:28, 20:28, 3] = box, 255
-    layer[19, 4:12, :3], layer[19, 4:12, 3] = box, 60  # a stroke's half-transparent edge is not paint
-    layer[16:, 0:2, :3], layer[16:, 0:2, 3] = studio.colours[1], 255
+    layer[40:56, 8:24, :3], layer[40:56, 8:24, 3] = box, 255
+    layer[40:56, 40:56, :3], layer[40:56, 40:56, 3] = box, 255
+    layer[38:40, 8:24, :3], layer[38:40, 8:24, 3] = box, 60  # a stroke's half-transparent edge is not paint
+    layer[32:, 0:4, :3], layer[32:, 0:4, 3] = studio.colours[1], 255
     shown, notes = studio.painted_scene(_editor(canvas, layer), fill_class=0)
     view = studio.open("tab", shown, notes)
-    assert sorted(cls for _, cls, _ in view.instances) == [0, 1, 3, 3]  # two separate boxes: two instances
-    classes = painting.painted_classes(_editor(canvas, layer), studio.colours, studio.canvas, 0)
-    assert classes[19, 5] == 0 and classes[21, 5] == 3
-    np.testing.assert_array_equal(view.label, painting.class_colours(7)[classes])
+    assert sorted(cls for _, cls, _ in view.instances) == [0, 1, 3, 3] and notes == []  # two boxes: two instances
+    classes = painting.painted_classes(_editor(canvas, layer), studio.colours, 0)
+    assert classes[39, 10] == 0 and classes[41, 10] == 3
+    np.testing.assert_array_equal(view.label, painting.class_colours(7)[classes[::2, ::2]])
     # painting over the current map: its colours are classes, not the empty canvas
-    over = painting.painted_classes(_editor(view.label), studio.colours, studio.canvas, 5)
-    np.testing.assert_array_equal(over, classes)
+    over = painting.painted_classes(_editor(view.label), studio.colours, 5)
+    np.testing.assert_array_equal(over, classes[::2, ::2])
     with pytest.raises(InadeError, match="nothing is painted"):
         studio.painted_scene(None)
     with pytest.raises(InadeError, match="unpainted class 9"):
