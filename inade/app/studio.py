@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from ..data.instances import instances_from_components
-from ..data.readers import read_index_map, read_rgb
+from ..data.readers import LIMIT_SETTINGS, read_index_map, read_rgb
 from ..data.transforms import resize_nearest_map
 from ..errors import InadeError
 from ..synthesis.scene import _label_rules
@@ -94,8 +94,9 @@ class Studio:
             raise InadeError(f"{name} is {size / 2**20:.1f} MB; the limit is {self.max_upload_bytes / 2**20:.0f} MB")
         try:
             return reader(path, self.max_pixels) if reader is read_rgb else reader(path, what, self.max_pixels)
-        except InadeError as error:
-            raise InadeError(str(error).replace(path, name)) from None
+        except InadeError as error:  # the page's own limit, not the command line's option, and no server paths
+            message = str(error).replace(path, name).replace(f"({LIMIT_SETTINGS})", "(the page's limit)")
+            raise InadeError(message) from None
 
     def _scene(self, label, instance=None, name: str = "label map"):
         """(scene at the model's size, resized with a note when the map is not;
