@@ -12,6 +12,7 @@ import shutil
 import tempfile
 import threading
 import warnings
+import weakref
 
 import numpy as np
 from PIL import Image
@@ -46,6 +47,7 @@ class Studio:
         self.lock = threading.Lock()
         self.colours = painting.class_colours(self.paintable_classes())
         self.downloads = tempfile.mkdtemp(prefix="inade-app-")
+        weakref.finalize(self, shutil.rmtree, self.downloads, True)  # the sessions' download files go with the studio
 
     # --- what the page offers -----------------------------------------------
     def paintable_classes(self) -> int:

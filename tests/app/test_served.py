@@ -49,7 +49,8 @@ def picture(result):
     return np.asarray(Image.open(result if isinstance(result, str) else result["path"]).convert("RGB")).astype(int)
 
 
-def test_endpoints_open_redraw_and_download(served):
+def test_endpoints_open_redraw_and_download(served, tmp_path):
+    from gradio_client import handle_file
     from gradio_client.exceptions import AppError
 
     page = client(served[0])
@@ -67,6 +68,21 @@ def test_endpoints_open_redraw_and_download(served):
     assert not (picture(redrawn[6]) - picture(opened[6]))[~near(mask)].any()  # the downloaded image: a local edit
     with open(redrawn[7]) as f:
         assert '"history"' in f.read()
+    # a reference photo, built in or uploaded with its maps; two kept styles and the slider between them
+    chosen = page.predict(1, api_name="/reference_example")
+    np.testing.assert_array_equal(picture(chosen[2]), example(1)[2])
+    with pytest.raises(AppError, match="no photo file was sent"):
+        page.predict(None, None, None, api_name="/reference_upload")
+    label, raw_instance, photo = example(2)
+    files = [write_png(tmp_path / name, array) for name, array in
+             (("photo.png", photo), ("label.png", label.astype(np.uint8)), ("instance.png", raw_instance.astype(np.uint16)))]
+    uploaded = page.predict(*map(handle_file, files), api_name="/reference_upload")
+    np.testing.assert_array_equal(picture(uploaded[2]), photo)
+    page.predict(api_name="/keep_a")
+    page.predict(1, False, api_name="/redraw_class")
+    page.predict(api_name="/keep_b")
+    halfway = page.predict(0.5, api_name="/interpolate")
+    assert picture(halfway[0]).shape == (SIZE, SIZE, 3) and halfway[5] == ""
     with pytest.raises(AppError, match="instance 987654 is not in procedural scene 1"):
         page.predict(987654, False, api_name="/redraw_instance")
     with pytest.raises(AppError, match="9 is not in the list of choices"):  # Gradio checks the list itself
