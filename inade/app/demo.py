@@ -90,7 +90,7 @@ def _build(studio: Studio, concurrency: int) -> gr.Blocks:
                 with gr.Row():
                     cls = gr.Dropdown([], label="Class", allow_custom_value=True)
                     redraw_class = gr.Button("Redraw this class", size="sm")
-                noise = gr.Button("New image noise (image-level style: SPADE/CLADE)", size="sm",
+                noise = gr.Button("New image noise (the image-level code z)", size="sm",
                                   visible=studio.synth.generator.use_z)
                 with gr.Row():
                     keep_a = gr.Button("Keep as style A", size="sm")
