@@ -54,7 +54,7 @@ COMMANDS = {
     "convert": ("inade.commands.convert", "turn the authors' PyTorch checkpoints into a run folder"),
     "export": ("inade.commands.export", "export a model for Paddle Inference"),
     "check-data": ("inade.commands.check_data", "check every file of a configuration's dataset"),
-    "app": ("inade.commands.app", "open the interactive web page"),
+    "app": ("inade.commands.app", "serve the web demo (Gradio; the app extra)"),
     "benchmark": ("inade.benchmark.cli", "measure speed, FLOPs and memory"),
     "export-procedural": ("inade.commands.export_procedural", "write procedural samples as image files"),
     "merge-celeba-masks": ("inade.commands.merge_celeba_masks", "merge CelebAMask-HQ part masks into label maps"),

@@ -16,9 +16,10 @@ from email.parser import Parser
 import pytest
 
 # import name -> distribution on the package index
-DISTRIBUTIONS = {"PIL": "pillow", "cv2": "opencv-python-headless", "yaml": "pyyaml", "paddle": "paddlepaddle"}
+DISTRIBUTIONS = {"PIL": "pillow", "cv2": "opencv-python-headless", "yaml": "pyyaml", "paddle": "paddlepaddle",
+                 "gradio_client": "gradio"}  # gradio requires the gradio_client of its version
 # imported only by optional features, each declared in this extra
-OPTIONAL = {"visualdl": "visualdl", "matplotlib": "notebook"}
+OPTIONAL = {"visualdl": "visualdl", "matplotlib": "notebook", "gradio": "app"}
 # the browser test installs it itself and skips without it (CI requires it: INADE_REQUIRE_BROWSER)
 TESTS_OPTIONAL = {"playwright"}
 
@@ -49,7 +50,7 @@ def _files(root, folder):
                   if os.path.isfile(p) and "__pycache__" not in p)
 
 
-def test_the_wheel_carries_every_module_the_configurations_the_model_and_the_page(wheel, source_tree):
+def test_the_wheel_carries_every_module_the_configurations_the_model_and_the_demo(wheel, source_tree):
     names, _, _ = wheel
     modules = [f"inade/{p}" for p in _files(source_tree, "inade") if p.endswith(".py")]
     assert [m for m in modules if m not in names] == []
@@ -58,8 +59,7 @@ def test_the_wheel_carries_every_module_the_configurations_the_model_and_the_pag
     models = _files(source_tree, "models")
     assert {"procedural/model.safetensors", "procedural/example_label.png", "procedural/example_instance.png"} <= set(models)
     assert [m for m in models if f"inade/models/{m}" not in names] == []
-    static = _files(os.path.join(source_tree, "inade", "app"), "static")
-    assert "index.html" in static and [s for s in static if f"inade/app/static/{s}" not in names] == []
+    assert "inade/app/demo.py" in names  # the web demo (its page is Gradio's, no files of ours)
 
 
 def test_the_wheel_installs_the_inade_command(wheel):

@@ -1,4 +1,5 @@
-"""Open the interactive page: paint or upload a label map, generate, click an
+"""Open the web demo (a Gradio page): choose, upload or paint a label map,
+generate, click an instance to redraw it, copy a style from a reference photo.
 
 The same as `inade app` (see `inade app --help`).
 """

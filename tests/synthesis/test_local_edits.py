@@ -97,7 +97,7 @@ def test_page_session_edits_are_local_and_downloads_reproduce(shipped, maps, tmp
     before = session.render().copy()
     for target in _things(scene)[:2]:
         shown = session.image.copy()
-        session.resample_at(None, None, target)
+        session.redraw(target)
         after = session.render()
         assert np.array_equal(after[_outside_band(scene, [target])], shown[_outside_band(scene, [target])])
         assert (after != shown)[_inside(scene, [target])].any()
@@ -111,12 +111,12 @@ def test_the_pages_whole_image_box_re_renders_as_the_paper(shipped):
     from inade.app import Studio
 
     studio = Studio(shipped)
-    token, view = studio.open({"example": 0})
-    thing = next(inst["id"] for inst in view["instances"] if inst["class"] >= 2)
-    studio.act(token, "resample", {"id": thing})
-    assert studio.session(token).styles.edited == (thing,)
-    studio.act(token, "resample", {"id": thing, "whole_image": True})
-    assert studio.session(token).styles.base is None
+    view = studio.open("tab", studio.example_scene(0)[0])
+    thing = next(raw for raw, cls, _ in view.instances if cls >= 2)
+    studio.act("tab", Session.redraw, thing)
+    assert studio.session("tab").styles.edited == (thing,)
+    studio.act("tab", Session.redraw, thing, False)  # the page's "whole image" box
+    assert studio.session("tab").styles.base is None
 
 
 def test_an_edit_history_naming_absent_ids_is_one_error():
