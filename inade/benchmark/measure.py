@@ -15,6 +15,7 @@ import paddle
 from ..errors import InadeError
 from ..networks.encoder import InstanceAdaptiveEncoder
 from ..networks.spectral import fold_spectral_norm
+from .exported import exported_inference
 from .configs import ClassesOnly, resolve, synthetic_inputs, training_dataset
 from .floor import convolution_floor
 from .flops import count_flops, counted
@@ -117,6 +118,8 @@ def measure_setting(spec, runs: int = 3, warmup: int = 1, train_only: bool = Fal
             seconds = median_seconds(lambda: sampling_generator(semantics, instances).numpy(), runs, warmup)
             result["generator_inference"] = {"seconds": seconds, "peak_memory_gb": memory.peak_gb()}
         del sampling_generator, sampling_encoder  # not part of the training measurement
+        result.update(exported_inference(generator, encoder, semantics, instances,
+                                         _encoder_args(encoder, image, instances), runs, warmup))
 
     memory.reset()
     seconds = median_seconds(lambda: training.step(semantics, instances, image), runs, warmup)
@@ -144,6 +147,7 @@ def measure_setting(spec, runs: int = 3, warmup: int = 1, train_only: bool = Fal
         "generator_inference": inference.totals["generator"]["forward"],
         "encoder_inference": count_flops(encoder, *_encoder_args(encoder, image, instances)) if encoder is not None else 0,
     }
+    flops.update({f"exported_{key}": flops[key] for key in ("generator_inference", "encoder_inference")})
     for key, count in flops.items():
         if key in result:
             result[key].update(_rates(result[key]["seconds"], batch, count))

@@ -11,6 +11,7 @@ import yaml
 from inade.benchmark import count_flops, count_training_flops
 from inade.benchmark import measure as measure_module
 from inade.benchmark.configs import resolve, synthetic_inputs
+from inade.benchmark.exported import interleaved_seconds
 from inade.benchmark.report import compare, scaling_figure, scaling_table
 from inade.errors import InadeError
 from inade.resources import config_path
@@ -165,6 +166,12 @@ def test_cli_measures_tiny_writes_json_and_compares(tmp_path):
     floor = tiny["convolution_floor"]
     assert 0 < floor["generator_inference"]["seconds"] and floor["generator_inference"]["calls"] < floor["train_iteration"]["calls"]
     assert "convolution floor (its convolutions alone" in done.stdout
+    for section, network in (("exported_generator_inference", "generator"), ("exported_encoder_inference", "encoder")):
+        exported = tiny[section]
+        assert exported["seconds"] > 0 and exported["eager_seconds_alongside"] > 0
+        assert exported["max_abs_difference_to_eager"] < 1e-5  # the same function, with oneDNN in Paddle Inference
+        assert exported["gflop"] == pytest.approx(per_network[network]["forward"])
+    assert "exported model (Paddle Inference), timed alternately with eager sampling: exported generator" in done.stdout
 
     before = json.loads(after.read_text())
     before["configurations"]["tiny data.batch_size=1"]["train_iteration"]["seconds"] *= 2
@@ -205,3 +212,9 @@ def test_scaling_sweeps_resolution_and_instances_and_draws_them(tmp_path, monkey
 
     with Image.open(tmp_path / "scaling.png") as figure:
         assert figure.size == (800, 320) and np.asarray(figure.convert("L")).std() > 0
+
+
+def test_interleaved_timing_alternates_the_functions_and_skips_the_warmup():
+    calls = []
+    seconds = interleaved_seconds({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, runs=2, warmup=1)
+    assert calls == ["a", "b"] * 3 and set(seconds) == {"a", "b"} and all(v >= 0 for v in seconds.values())
