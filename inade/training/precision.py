@@ -11,9 +11,10 @@ discriminator's gradients differ by orders of magnitude); a step whose
 gradients overflow is skipped and the scale lowered. bf16 has fp32's range
 and needs no scaling.
 
-On a CPU, half precision is refused: Paddle's CPU kernels for it are few and
-slow, and training in fp32 while the configuration says fp16 would make the
-run's record say something that did not happen.
+On the CPU, half precision is refused rather than warned about: Paddle's
+auto_cast and GradScaler do nothing on a CPU place (they say so in a warning
+and run fp32), so the run would train in fp32 while its configuration, saved
+with every checkpoint, says fp16 or bf16.
 """
 from __future__ import annotations
 
