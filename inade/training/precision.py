@@ -6,10 +6,11 @@ of operators that are safe in half precision, convolutions and matmuls among
 them, run in it; the rest, norms and losses included, stay fp32) while the
 weights and Adam's state stay fp32. fp16 has a narrow exponent range, so its
 losses are scaled up before the backward and the gradients scaled back before
-the update (paddle.amp.GradScaler, one per optimizer: the generator's and the
-discriminator's gradients differ by orders of magnitude); a step whose
-gradients overflow is skipped and the scale lowered. bf16 has fp32's range
-and needs no scaling.
+the update (paddle.amp.GradScaler, one per optimizer, so that an overflow in
+one network's gradients skips only that network's update); a step whose
+gradients overflow is skipped and its scale lowered. bf16 has fp32's range
+and needs no scaling. The encoder-fitting stage after the adversarial
+iterations (optim.encoder_fit_iterations) runs in fp32.
 
 On the CPU, half precision is refused rather than warned about: Paddle's
 auto_cast and GradScaler do nothing on a CPU place (they say so in a warning
