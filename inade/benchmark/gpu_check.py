@@ -85,13 +85,15 @@ def gpu_check(device: str = "gpu", iterations: int = 50, precisions=("off", "fp1
     """The whole check at the paper setting (inade.benchmark.configs.PAPER)."""
     from .configs import resolve, synthetic_inputs, training_dataset
     from ..networks.build import build_generator
+    from ..networks.spectral import fold_spectral_norm
 
     require_gpu(device)
     setting = resolve("paper")
     dataset = training_dataset(setting)
     num_classes = dataset.label_nc + (1 if dataset.contain_dontcare else 0)
     paddle.seed(setting.config.seed)
-    generator = build_generator(setting.config.model, num_classes, setting.config.data.crop_size, 1.0)
+    # spectral norm folded into the weights, as sampling runs the generator: both forwards see the same weights
+    generator = fold_spectral_norm(build_generator(setting.config.model, num_classes, setting.config.data.crop_size, 1.0))
     semantics, instances, _ = synthetic_inputs(setting, dataset.label_nc, dataset.contain_dontcare,
                                                generator.instance_edges)
     rng = np.random.default_rng(0)
