@@ -56,6 +56,7 @@ COMMANDS = {
     "check-data": ("inade.commands.check_data", "check every file of a configuration's dataset"),
     "app": ("inade.commands.app", "serve the web demo (Gradio; the app extra)"),
     "benchmark": ("inade.benchmark.cli", "measure speed, FLOPs and memory"),
+    "gpu-check": ("inade.commands.gpu_check", "check mixed precision and training speed on a GPU"),
     "export-procedural": ("inade.commands.export_procedural", "write procedural samples as image files"),
     "merge-celeba-masks": ("inade.commands.merge_celeba_masks", "merge CelebAMask-HQ part masks into label maps"),
     "upgrade-checkpoint": ("inade.commands.upgrade_checkpoint", "rewrite an old .pdckpt checkpoint as .safetensors"),

@@ -49,6 +49,8 @@ def _convert(value: Any, tp, where: str):
             return None
         raise ConfigError(f"{where}: expected null, got {value!r}")
     if origin is Literal:
+        if value is False and "off" in typing.get_args(tp):
+            return "off"  # YAML reads a bare off as false
         if value in typing.get_args(tp):
             return value
         suggestion = difflib.get_close_matches(str(value), [str(a) for a in typing.get_args(tp)], n=1)
@@ -274,6 +276,9 @@ class OptimConfig:
     # at encoder_fit_lr (inade.training.encoder_fit). Needs a reconstruction term.
     encoder_fit_iterations: int = 0
     encoder_fit_lr: float = 5e-4
+    # Mixed precision of the training forwards, for GPUs (inade.training.precision):
+    # off (fp32), fp16 (with loss scaling) or bf16.
+    amp: Literal["off", "fp16", "bf16"] = "off"
 
     def __post_init__(self):
         if self.lr <= 0:

@@ -25,6 +25,20 @@ def pytest_report_header(config):
     return f"inade {inade.__version__} from {os.path.dirname(inade.__file__)}"
 
 
+def gpu_available() -> bool:
+    import paddle
+
+    return paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
+
+
+def pytest_collection_modifyitems(config, items):
+    gpu_tests = [item for item in items if "gpu" in item.keywords]
+    if gpu_tests and not gpu_available():
+        skip = pytest.mark.skip(reason="needs a GPU (this Paddle is a CPU build or sees no GPU)")
+        for item in gpu_tests:
+            item.add_marker(skip)
+
+
 def pytest_sessionstart(session):
     # CI runs the suite against the wheel it installed: make sure that is the inade imported
     expected = os.environ.get("INADE_EXPECT_INSTALLED_IN")

@@ -59,6 +59,7 @@ def main(argv=None) -> int:
     parser.add_argument("--scaling", action="store_true",
                         help="seconds per iteration against image size (64, 128, 256) and instances (4, 16, 64) "
                              "for the first --config (default paper); --out also writes the figure as .png")
+    parser.add_argument("--device", default="cpu", help="cpu (default), gpu or gpu:N: where the networks run")
     parser.add_argument("--single", help=argparse.SUPPRESS)  # one setting in this process (used internally)
     parser.add_argument("--train-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -66,7 +67,7 @@ def main(argv=None) -> int:
         raise InadeError("--runs must be at least 1 and --warmup at least 0")
 
     if args.single:
-        print(json.dumps(measure_setting(json.loads(args.single), args.runs, args.warmup, args.train_only)))
+        print(json.dumps(measure_setting(json.loads(args.single), args.runs, args.warmup, args.train_only, args.device)))
         return 0
     if args.compare and len(args.compare) > 2:
         raise InadeError("--compare takes one file (then measures) or two files (before, after)")
@@ -78,7 +79,7 @@ def main(argv=None) -> int:
     before = read_result(args.compare[0]) if args.compare else None
     if args.scaling:
         base = args.config[0] if args.config else "paper"
-        result = scaling(base, args.runs, args.warmup, args.override, _progress)
+        result = scaling(base, args.runs, args.warmup, args.override, _progress, args.device)
         print(report.scaling_table(result))
         if args.out:
             _write_json(args.out, result)
@@ -87,7 +88,7 @@ def main(argv=None) -> int:
             print(f"wrote {args.out} and {figure}")
         return 0
     specs = [{"name": name, "overrides": args.override} for name in (args.config or ["paper", "cpu"])]
-    results = benchmark(specs, args.runs, args.warmup, _progress)
+    results = benchmark(specs, args.runs, args.warmup, _progress, args.device)
     print(report.table(results))
     if before is not None:
         print(report.compare(before, results))

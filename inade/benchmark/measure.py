@@ -15,6 +15,9 @@ import paddle
 from ..errors import InadeError
 from ..networks.encoder import InstanceAdaptiveEncoder
 from ..networks.spectral import fold_spectral_norm
+from ..synthesis.devices import resolve_place
+from .exported import exported_inference
+from .gpu_check import gpu_peak_memory_gb, use_device
 from .configs import ClassesOnly, resolve, synthetic_inputs, training_dataset
 from .floor import convolution_floor
 from .flops import count_flops, counted
@@ -83,13 +86,15 @@ def _breakdown(training, inputs, runs: int, warmup: int) -> dict:
     return result
 
 
-def measure_setting(spec, runs: int = 3, warmup: int = 1, train_only: bool = False) -> dict:
+def measure_setting(spec, runs: int = 3, warmup: int = 1, train_only: bool = False, device: str = "cpu") -> dict:
     """Everything for one setting, in this process. Inference is measured
     before training so that its peak memory is not the training's;
-    ``train_only``: the training iteration alone (the scaling sweeps)."""
+    ``train_only``: the training iteration alone (the scaling sweeps);
+    ``device``: cpu, gpu or gpu:N, where the networks and tensors are put."""
     from ..training.loop import Training
 
     setting = resolve(spec)
+    on_gpu = use_device(device)
     paddle.seed(setting.config.seed)
     memory = PeakMemory()
     dataset = training_dataset(setting)
@@ -117,6 +122,9 @@ def measure_setting(spec, runs: int = 3, warmup: int = 1, train_only: bool = Fal
             seconds = median_seconds(lambda: sampling_generator(semantics, instances).numpy(), runs, warmup)
             result["generator_inference"] = {"seconds": seconds, "peak_memory_gb": memory.peak_gb()}
         del sampling_generator, sampling_encoder  # not part of the training measurement
+        if not on_gpu:  # the exported model's predictor (inade.synthesis.inference) runs on the CPU
+            result.update(exported_inference(generator, encoder, semantics, instances,
+                                             _encoder_args(encoder, image, instances), runs, warmup))
 
     memory.reset()
     seconds = median_seconds(lambda: training.step(semantics, instances, image), runs, warmup)
@@ -144,19 +152,22 @@ def measure_setting(spec, runs: int = 3, warmup: int = 1, train_only: bool = Fal
         "generator_inference": inference.totals["generator"]["forward"],
         "encoder_inference": count_flops(encoder, *_encoder_args(encoder, image, instances)) if encoder is not None else 0,
     }
+    flops.update({f"exported_{key}": flops[key] for key in ("generator_inference", "encoder_inference")})
     for key, count in flops.items():
         if key in result:
             result[key].update(_rates(result[key]["seconds"], batch, count))
     result["peak_memory_gb"] = memory.process_peak_gb()  # the whole process, every measure included
+    if on_gpu:
+        result["gpu_peak_memory_gb"] = gpu_peak_memory_gb()
     result["peak_memory_method"] = "per measure (VmHWM reset)" if memory.per_measure else "cumulative (ru_maxrss)"
     return result
 
 
-def measure_in_subprocess(spec, runs: int, warmup: int, train_only: bool = False) -> dict:
+def measure_in_subprocess(spec, runs: int, warmup: int, train_only: bool = False, device: str = "cpu") -> dict:
     """``measure_setting`` in a fresh Python (same interpreter, environment and threads)."""
     spec_text = json.dumps(spec)
     command = [sys.executable, "-m", "inade.benchmark", "--single", spec_text, "--runs", str(runs),
-               "--warmup", str(warmup)] + (["--train-only"] if train_only else [])
+               "--warmup", str(warmup), "--device", device] + (["--train-only"] if train_only else [])
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         lines = done.stderr.strip().splitlines()
@@ -166,28 +177,32 @@ def measure_in_subprocess(spec, runs: int, warmup: int, train_only: bool = False
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def benchmark(specs, runs: int = 3, warmup: int = 1, progress=None) -> dict:
-    """Each setting measured in its own process, plus this machine's matmul peak."""
+def benchmark(specs, runs: int = 3, warmup: int = 1, progress=None, device: str = "cpu") -> dict:
+    """Each setting measured in its own process, plus this machine's matmul peak
+    (on the CPU: the table's ratios to peak are the CPU's)."""
     settings = [resolve(spec) for spec in specs]  # mistakes fail before anything runs
+    resolve_place(device)
     results = {"schema": SCHEMA, "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                "runs": runs, "warmup": warmup, "machine": machine(),
-               "matmul_peak_gflop_per_second": matmul_peak(), "configurations": {}}
+               "matmul_peak_gflop_per_second": matmul_peak(), "device": device, "configurations": {}}
     for setting in settings:
         if progress:
             progress(f"measuring {setting.name} ...")
         key = setting.name + "".join(f" {o}" for o in setting.overrides)
-        results["configurations"][key] = measure_in_subprocess(setting.spec(), runs, warmup)
+        results["configurations"][key] = measure_in_subprocess(setting.spec(), runs, warmup, device=device)
     return results
 
 
 SCALING = {"resolution": ("data.crop_size", (64, 128, 256)), "instances": (None, (4, 16, 64))}
 
 
-def scaling(base: str = "paper", runs: int = 2, warmup: int = 1, overrides=(), progress=None) -> dict:
+def scaling(base: str = "paper", runs: int = 2, warmup: int = 1, overrides=(), progress=None, device: str = "cpu") -> dict:
     """Seconds per training iteration of ``base`` against the image size and
     against the number of instances (the other held at the base's)."""
     setting = resolve({"name": base, "overrides": list(overrides)})
-    out = {"schema": SCHEMA, "base": setting.describe(), "runs": runs, "warmup": warmup, "machine": machine()}
+    resolve_place(device)
+    out = {"schema": SCHEMA, "base": setting.describe(), "runs": runs, "warmup": warmup, "machine": machine(),
+           "device": device}
     for sweep, (key, values) in SCALING.items():
         out[sweep] = {}
         for value in values:
@@ -198,5 +213,5 @@ def scaling(base: str = "paper", runs: int = 2, warmup: int = 1, overrides=(), p
                 spec["overrides"] = spec["overrides"] + [f"{key}={value}"]
             if progress:
                 progress(f"measuring {sweep} {value} ...")
-            out[sweep][str(value)] = measure_in_subprocess(spec, runs, warmup, train_only=True)
+            out[sweep][str(value)] = measure_in_subprocess(spec, runs, warmup, train_only=True, device=device)
     return out

@@ -18,7 +18,8 @@ TARGETS = {"paper": (("train_iteration", "seconds", "<=", 6.0),
                      ("generator_inference", "seconds", "<=", 1.2))}
 
 SECTIONS = (("train_iteration", "training iteration"), ("generator_inference", "generator inference"),
-            ("encoder_inference", "encoder inference"))
+            ("encoder_inference", "encoder inference"),
+            ("exported_generator_inference", "exported generator"), ("exported_encoder_inference", "exported encoder"))
 MEASURES = tuple((section, key) for section, _ in SECTIONS
                  for key in ("seconds", "images_per_second", "gflop_per_second", "peak_memory_gb"))
 
@@ -71,6 +72,13 @@ def table(results: dict) -> str:
             lines.append(f"{name} convolution floor (its convolutions alone, each timed in isolation with the kernel its layer runs): "
                          + "; ".join(f"{section.replace('_', ' ')} {floor['seconds']:.3f} s of {_number(_get(result, section, 'seconds'))}"
                                      for section, floor in floors.items()))
+        alongside = [f"{label} {_number(result[section]['seconds'])} s against eager "
+                     f"{_number(result[section]['eager_seconds_alongside'])} s "
+                     f"(outputs differ by at most {result[section]['max_abs_difference_to_eager']:.1e})"
+                     for section, label in SECTIONS if section.startswith("exported_") and section in result]
+        if alongside:
+            lines.append(f"{name} exported model (Paddle Inference), timed alternately with eager sampling: "
+                         + "; ".join(alongside))
         checks = []
         for section, key, relation, bound in TARGETS.get(name, ()):
             value = _get(result, section, key)

@@ -79,3 +79,36 @@ def build_loader(dataset, batch_sampler, num_workers: int = 0):
             yield _raise_failure(batch)
     finally:
         pool.close()
+
+
+class DeviceTransfer:
+    """Batch arrays -> tensors on the device training runs on (by default
+    Paddle's current device, where the rest of the step's tensors are made).
+
+    On the CPU it is paddle.to_tensor, as before. For a GPU each array is first
+    copied into page-locked (pinned) host memory, from which the copy to the GPU
+    is a DMA transfer that does not hold up this thread (``blocking=False``).
+    The pinned copies of a batch are kept until the next batch is asked for:
+    the copy must not outlive its source, and by then the step that used the
+    batch has read its losses back, which waits for everything queued before."""
+
+    def __init__(self, device: str | None = None):
+        import paddle
+
+        self.device = paddle.device.get_device() if device is None else device
+        self.pinned = self.device.split(":")[0] == "gpu"
+        self._in_flight = []
+
+    def new_batch(self) -> None:
+        self._in_flight = []
+
+    def __call__(self, array):
+        import numpy as np
+        import paddle
+
+        array = np.asarray(array)
+        if not self.pinned:
+            return paddle.to_tensor(array)
+        staged = paddle.to_tensor(array, place=paddle.CUDAPinnedPlace())
+        self._in_flight.append(staged)
+        return staged.cuda(blocking=False)

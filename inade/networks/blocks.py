@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import paddle.nn as nn
-import paddle.nn.functional as F
 from .spectral import spectral_norm
 
 from ..backends.conv import Conv2D
+from ..layers.activation import leaky_relu
 
 
 def maybe_spectral(layer: nn.Layer, enabled: bool) -> nn.Layer:
@@ -36,6 +36,6 @@ class ResnetBlock(nn.Layer):
     def forward(self, x, *cond):
         """cond: what the norms take besides x (segmap, instances, instance noise, positional map)."""
         shortcut = self.conv_s(self.norm_s(x, *cond)) if self.learned_shortcut else x
-        dx = self.conv_0(F.leaky_relu(self.norm_0(x, *cond), 0.2))
-        dx = self.conv_1(F.leaky_relu(self.norm_1(dx, *cond), 0.2))
+        dx = self.conv_0(leaky_relu(self.norm_0(x, *cond), 0.2))
+        dx = self.conv_1(leaky_relu(self.norm_1(dx, *cond), 0.2))
         return shortcut + dx

@@ -5,19 +5,21 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
+from ..layers.activation import leaky_relu
 from ..layers.instance_conv import InstanceAwareConv2d, instance_aware_conv2d
 from ..layers.instance_pool import instance_average_pool
+from ..layers.resize import upsample_bilinear_2x
 from .init import init_weights
 
 HEADS = ("scale_conv_mu", "scale_conv_var", "bias_conv_mu", "bias_conv_var")
 
 
 def _norm_act(x):
-    return F.leaky_relu(F.instance_norm(x, eps=1e-5), 0.2)
+    return leaky_relu(F.instance_norm(x, eps=1e-5), 0.2)
 
 
 def _up(x):
-    return F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+    return upsample_bilinear_2x(x)
 
 
 def instance_colour_statistics(image, instances):

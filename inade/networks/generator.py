@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import paddle
 import paddle.nn as nn
-import paddle.nn.functional as F
 
 from ..backends.conv import Conv2D
+from ..layers.activation import leaky_relu
 from ..layers.attentive_norm import AttentiveNorm
 from ..backends.narrow_conv import NarrowConv2D
 from ..layers.norms import InadeNorm, class_instance_pairs
@@ -205,4 +205,4 @@ class Generator(nn.Layer):
             x = getattr(self, name)(upsample_nearest_2x(x) if upsample else x, *cond)
             if name == self.attentive_after:
                 x = self.attentive_norm(x)
-        return paddle.tanh(self.conv_img(F.leaky_relu(x, 0.2)))
+        return paddle.tanh(self.conv_img(leaky_relu(x, 0.2)))

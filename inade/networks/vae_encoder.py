@@ -9,6 +9,8 @@ import paddle.nn.functional as F
 from .spectral import spectral_norm
 
 from ..backends.conv import Conv2D
+from ..layers.activation import leaky_relu
+from ..layers.resize import resize_bilinear
 from .init import init_weights
 
 REFERENCE_SIZE = 256
@@ -49,11 +51,11 @@ class ConvEncoder(nn.Layer):
     def forward(self, image):
         size = self.input_size
         if list(image.shape[2:]) != [size, size]:
-            image = F.interpolate(image, size=[size, size], mode="bilinear", align_corners=False)
+            image = resize_bilinear(image, [size, size])
         x = image
         for index in range(self.num_layers):
             if index:
-                x = F.leaky_relu(x, 0.2)
+                x = leaky_relu(x, 0.2)
             x = F.instance_norm(getattr(self, f"layer{index + 1}")(x), eps=1e-5)
-        x = F.leaky_relu(x, 0.2).reshape([x.shape[0], -1])
+        x = leaky_relu(x, 0.2).reshape([x.shape[0], -1])
         return self.fc_mu(x), self.fc_var(x)

@@ -9,6 +9,7 @@ from paddle.static import InputSpec
 
 from ..atomic import atomic_write_text
 from ..networks.spectral import fold_spectral_norm
+from .export_graph import give_batch_norms_affine_parameters
 
 
 class _Inputs(paddle.nn.Layer):
@@ -56,19 +57,27 @@ def export_model(synth, out_dir: str) -> dict:
     encoder inputs: image [B, 3, H, W] (+ instances [B, K, H, W] for INADE's);
     outputs four [B, K, noise_nc] (INADE) or mu, logvar [B, z_dim].
     """
-    height, width = synth.size
-    generator = fold_spectral_norm(copy.deepcopy(synth.generator)).eval()
     os.makedirs(out_dir, exist_ok=True)
-    paths = {"generator": os.path.join(out_dir, "generator")}
-    specs = generator_inputs(generator, height, width)
-    paddle.jit.save(_Inputs(generator, [s.name for s in specs]), paths["generator"], input_spec=specs)
+    paths = {"generator": save_generator(synth.generator, synth.size, os.path.join(out_dir, "generator"))}
     if synth.encoder is not None:
-        paths["encoder"] = os.path.join(out_dir, "encoder")
-        encoder = fold_spectral_norm(copy.deepcopy(synth.encoder)).eval()  # GauGAN's encoder has spectral norm
-        # the encoders' forward arguments are positional: image, then instances
-        paddle.jit.save(encoder, paths["encoder"], input_spec=encoder_inputs(encoder, height, width))
+        paths["encoder"] = save_encoder(synth.encoder, synth.size, os.path.join(out_dir, "encoder"))
     atomic_write_text(os.path.join(out_dir, "README.txt"), export_note(synth))
     return paths
+
+
+def save_generator(generator, size, prefix: str) -> str:
+    """paddle.jit.save a copy of ``generator`` at ``size`` (H, W) to ``prefix``.json/.pdiparams."""
+    generator = give_batch_norms_affine_parameters(fold_spectral_norm(copy.deepcopy(generator)).eval())
+    specs = generator_inputs(generator, *size)
+    paddle.jit.save(_Inputs(generator, [s.name for s in specs]), prefix, input_spec=specs)
+    return prefix
+
+
+def save_encoder(encoder, size, prefix: str) -> str:
+    encoder = fold_spectral_norm(copy.deepcopy(encoder)).eval()  # GauGAN's encoder has spectral norm
+    # the encoders' forward arguments are positional: image, then instances
+    paddle.jit.save(encoder, prefix, input_spec=encoder_inputs(encoder, *size))
+    return prefix
 
 
 def export_note(synth) -> str:
@@ -77,5 +86,5 @@ def export_note(synth) -> str:
         f"inade export: generator{' and encoder' if synth.encoder is not None else ''} at "
         f"{synth.size[1]}x{synth.size[0]}\n"
         f"classes ({synth.label_nc}{' + dont care' if synth.contain_dontcare else ''}): {names}\n"
-        "Load with paddle.inference (disable oneDNN for exported PIR models on CPU).\n"
+        "Load with paddle.inference (inade.synthesis.inference.load_predictor).\n"
     )

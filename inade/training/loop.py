@@ -15,7 +15,7 @@ import numpy as np
 import paddle
 
 from ..config import lr_factor, save_config, to_dict
-from ..data.loader import build_loader
+from ..data.loader import DeviceTransfer, build_loader
 from ..errors import InadeError
 from ..losses import load_vgg19
 from ..networks.build import build_discriminator, build_encoder, build_generator
@@ -25,6 +25,7 @@ from .encoder_fit import build_encoder_optimizer, encoder_fit_step
 from .run_dir import CHECKPOINTS, CONFIG_NAME, check_same_setup, choose_run_dir
 from .sampler import ResumableBatchSampler
 from .snapshots import training_grid
+from .precision import Precision
 from .step import train_step
 
 
@@ -128,6 +129,7 @@ class Training:
         self.fit_iterations = optim.encoder_fit_iterations
         self.opt_e = build_encoder_optimizer(self.encoder, optim.encoder_fit_lr) if self.fit_iterations else None
         self.vgg = self._vgg(config.loss)
+        self.precision = Precision(optim.amp)  # refuses half precision on the CPU
         self.iteration = 0
         self.epoch = 0
         self.batch_in_epoch = 0
@@ -182,6 +184,7 @@ class Training:
             "rng": _rng_state(),
             "config": to_dict(self.config),
             "classes": {"label_nc": self.dataset.label_nc, "contain_dontcare": self.dataset.contain_dontcare},
+            **({"loss_scales": self.precision.state_dict()} if self.precision.amp == "fp16" else {}),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -199,6 +202,7 @@ class Training:
             self.opt_e.set_state_dict(_rename_state(state["opt_e"], back))
         for name, scheduler in self.schedulers.items():
             scheduler.set_state_dict(state["schedulers"][name])
+        self.precision.load_state_dict(state.get("loss_scales"))
         self.iteration = int(state["iteration"])
         self.epoch = int(state["epoch"])
         self.batch_in_epoch = int(state["batch_in_epoch"])
@@ -209,21 +213,21 @@ class Training:
         from ..data import semantic_input, instance_onehot
         from ..data.positional import dataset_positional_maps
 
+        to_device = DeviceTransfer()  # pinned memory for GPUs
         while True:
             if hasattr(self.dataset, "set_epoch"):
                 self.dataset.set_epoch(self.epoch)
             self.sampler.set_position(self.epoch, self.batch_in_epoch)
             for batch in build_loader(self.dataset, self.sampler, self.config.data.num_workers):
-                label = paddle.to_tensor(np.asarray(batch["label"]))
-                instance = paddle.to_tensor(np.asarray(batch["instance"]))
-                image = paddle.to_tensor(np.asarray(batch["image"]))
+                to_device.new_batch()
+                label, instance, image = (to_device(batch[key]) for key in ("label", "instance", "image"))
                 num_instances = int(np.asarray(batch["instance_ids"]).shape[1])
                 semantics = semantic_input(label, instance, self.dataset.label_nc, self.dataset.contain_dontcare,
                                            self.generator.instance_edges)
                 instances = instance_onehot(instance, num_instances)
                 positional = None
                 if self.generator.positional:
-                    positional = paddle.to_tensor(dataset_positional_maps(
+                    positional = to_device(dataset_positional_maps(
                         np.asarray(batch["label"]), self.config.data, self.dataset.label_nc, self.dataset.contain_dontcare))
                 yield batch, (semantics, instances, image, positional)
             self.epoch += 1
@@ -245,6 +249,7 @@ class Training:
                 instances,
                 image,
                 positional,
+                self.precision,
             )
             for scheduler in self.schedulers.values():
                 scheduler.step()

@@ -19,6 +19,7 @@ from ..networks.freeze import frozen
 from ..networks.noise import remap_noise, sample_instance_noise
 from ..paddle_private import optimizer_parameters
 from .distributed import average_gradients
+from .precision import FULL_PRECISION
 
 
 def split_predictions(outputs):
@@ -157,20 +158,22 @@ def require_gradients(params, networks: str) -> None:
             f"part in the loss")
 
 
-def apply_gradients(optimizer, networks: str) -> None:
+def apply_gradients(optimizer, networks: str, update=None) -> None:
     """Average this step's gradients across processes, check every parameter
-    of ``optimizer`` has one, then update."""
+    of ``optimizer`` has one, then update (``update()``: by default optimizer.step())."""
     params = optimizer_parameters(optimizer)
     average_gradients(params)
     require_gradients(params, networks)
-    optimizer.step()
+    (update or optimizer.step)()
 
 
-def train_step(nets, optimizers, loss_cfg, vgg, semantics, instances, image, positional=None):
+def train_step(nets, optimizers, loss_cfg, vgg, semantics, instances, image, positional=None,
+               precision=FULL_PRECISION):
     """One iteration. The D step reuses the G step's fake (detached) rather than
     running the generator again as the reference does: the same schedule
     (G step, then D step on a detached fake) for one generator forward less.
     ``positional``: CLADE's intra-class positional map when the generator takes one.
+    ``precision``: the forwards' precision (inade.training.precision, optim.amp).
     Returns the fake and every loss term as a float."""
     discriminator = nets[2]
     opt_g, opt_d = optimizers
@@ -183,13 +186,17 @@ def train_step(nets, optimizers, loss_cfg, vgg, semantics, instances, image, pos
     # The G step needs gradients through D, not for D's weights: freezing them
     # skips D's weight gradients there (the D step computes its own).
     with frozen(optimizer_parameters(opt_d)):
-        fake, g_losses = generator_losses(nets, loss_cfg, vgg, semantics, instances, image, positional)
-        sum(g_losses.values()).backward()
-    apply_gradients(opt_g, "generator and encoder")
+        with precision.autocast():
+            fake, g_losses = generator_losses(nets, loss_cfg, vgg, semantics, instances, image, positional)
+            g_total = sum(g_losses.values())
+        precision.backward(g_total, "G")
+    apply_gradients(opt_g, "generator and encoder", lambda: precision.step(opt_g, "G"))
 
-    d_losses = discriminator_losses(discriminator, loss_cfg, semantics, fake, image)
-    sum(d_losses.values()).backward()
-    apply_gradients(opt_d, "discriminator")
+    with precision.autocast():
+        d_losses = discriminator_losses(discriminator, loss_cfg, semantics, fake, image)
+        d_total = sum(d_losses.values())
+    precision.backward(d_total, "D")
+    apply_gradients(opt_d, "discriminator", lambda: precision.step(opt_d, "D"))
 
     values = {name: float(value) for name, value in {**g_losses, **d_losses}.items()}
-    return fake.detach(), values
+    return precision.full(fake.detach()), values

@@ -11,6 +11,8 @@ import yaml
 from inade.benchmark import count_flops, count_training_flops
 from inade.benchmark import measure as measure_module
 from inade.benchmark.configs import resolve, synthetic_inputs
+from inade.benchmark.exported import interleaved_seconds
+from inade.benchmark.gpu_check import PARITY_BOUNDS, format_report, passed
 from inade.benchmark.report import compare, scaling_figure, scaling_table
 from inade.errors import InadeError
 from inade.resources import config_path
@@ -165,6 +167,12 @@ def test_cli_measures_tiny_writes_json_and_compares(tmp_path):
     floor = tiny["convolution_floor"]
     assert 0 < floor["generator_inference"]["seconds"] and floor["generator_inference"]["calls"] < floor["train_iteration"]["calls"]
     assert "convolution floor (its convolutions alone" in done.stdout
+    for section, network in (("exported_generator_inference", "generator"), ("exported_encoder_inference", "encoder")):
+        exported = tiny[section]
+        assert exported["seconds"] > 0 and exported["eager_seconds_alongside"] > 0
+        assert exported["max_abs_difference_to_eager"] < 1e-5  # the same function, with oneDNN in Paddle Inference
+        assert exported["gflop"] == pytest.approx(per_network[network]["forward"])
+    assert "exported model (Paddle Inference), timed alternately with eager sampling: exported generator" in done.stdout
 
     before = json.loads(after.read_text())
     before["configurations"]["tiny data.batch_size=1"]["train_iteration"]["seconds"] *= 2
@@ -192,7 +200,7 @@ def test_unknown_configurations_and_bad_files_are_one_line_errors(tmp_path):
 def test_scaling_sweeps_resolution_and_instances_and_draws_them(tmp_path, monkeypatch):
     # measured in this process (the tool uses one process per point), one run each
     monkeypatch.setattr(measure_module, "measure_in_subprocess",
-                        lambda spec, runs, warmup, train_only: measure_module.measure_setting(spec, runs, warmup, train_only))
+                        lambda spec, runs, warmup, train_only, device: measure_module.measure_setting(spec, runs, warmup, train_only, device))
     result = measure_module.scaling("tiny", runs=1, warmup=0)
     assert list(result["resolution"]) == ["64", "128", "256"] and list(result["instances"]) == ["4", "16", "64"]
     assert result["resolution"]["128"]["setting"]["crop_size"] == 128
@@ -205,3 +213,44 @@ def test_scaling_sweeps_resolution_and_instances_and_draws_them(tmp_path, monkey
 
     with Image.open(tmp_path / "scaling.png") as figure:
         assert figure.size == (800, 320) and np.asarray(figure.convert("L")).std() > 0
+
+
+def test_interleaved_timing_alternates_the_functions_and_skips_the_warmup():
+    calls = []
+    seconds = interleaved_seconds({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, runs=2, warmup=1)
+    assert calls == ["a", "b"] * 3 and set(seconds) == {"a", "b"} and all(v >= 0 for v in seconds.values())
+
+
+def test_gpu_check_says_in_one_line_that_there_is_no_gpu_and_exits_non_zero():
+    if paddle.device.is_compiled_with_cuda():
+        pytest.skip("this Paddle is a GPU build")
+    done = subprocess.run([sys.executable, "-m", "inade", "gpu-check"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stdout == "" and done.stderr.strip().splitlines() == [
+        "error: no GPU here: this Paddle is a CPU build (the GPU check needs paddlepaddle-gpu and a GPU)"]
+    done = _tool("--config", "tiny", "--device", "gpu")
+    assert done.returncode == 2 and done.stderr.strip().splitlines() == [
+        "error: device 'gpu': this Paddle is a CPU build (install paddlepaddle-gpu for GPUs)"]
+
+
+def test_gpu_check_verdicts_follow_the_bounds():
+    run = {"iterations": 3, "seconds_per_iteration": 0.5, "images_per_second": 2.0, "gpu_peak_memory_gb": 1.0,
+           "losses_finite": True}
+    report = {"gpu": "a GPU", "device": "gpu", "setting": resolve("paper").describe(), "training": {"off": run, "fp16": run},
+              "forward_parity": {amp: {"max_abs_difference": bound / 2, "mean_abs_difference": bound / 20, "finite": True}
+                                 for amp, bound in PARITY_BOUNDS.items()}}
+    assert passed(report) and "MISMATCH" not in format_report(report)
+    report["forward_parity"]["bf16"]["max_abs_difference"] = 2 * PARITY_BOUNDS["bf16"]
+    assert not passed(report) and "forward bf16 vs fp32: max |diff| 2.00e-01" in format_report(report)
+    report["forward_parity"]["bf16"]["max_abs_difference"] = 0.0
+    report["training"]["fp16"] = {**run, "losses_finite": False}
+    assert not passed(report) and "training amp=fp16: 0.500 s/iteration" in format_report(report)
+
+
+@pytest.mark.gpu
+def test_gpu_check_runs_on_a_gpu(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "inade", "gpu-check", "--iterations", "3", "--out", str(tmp_path / "gpu.json")],
+                          capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((tmp_path / "gpu.json").read_text())
+    assert set(report["forward_parity"]) == {"fp16", "bf16"} and set(report["training"]) == {"off", "fp16", "bf16"}
+    assert all(run["gpu_peak_memory_gb"] > 0 for run in report["training"].values())
