@@ -44,7 +44,8 @@ def _nearest(queries, query_classes, pool, pool_classes) -> float:
         candidates = pool[pool_classes == cls]
         if np.isfinite(descriptor).all() and len(candidates):
             distances.append(np.linalg.norm(candidates - descriptor, axis=1).min())
-    return float(np.mean(distances))
+    # a layout none of whose classes the pool holds has no distance; the caller averages with nanmean
+    return float(np.mean(distances)) if distances else float("nan")
 
 
 def temperature_curve(synth, temperatures=DEFAULT_TEMPERATURES, layouts: int = 48, samples: int = 6,

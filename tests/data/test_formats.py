@@ -37,7 +37,7 @@ def make_folder_dataset(root, n=3, size=(48, 64), label_values=(0, 1, 2), instan
         save(f"{root}/images/{i:03d}.jpg", rng.integers(0, 255, (h, w, 3), dtype=np.uint8))
         label = blocks(rng, h, w, label_values).astype(np.uint8)
         if palette:
-            picture = Image.fromarray(label, mode="P")
+            picture = Image.frombytes("P", (w, h), label.tobytes())  # fromarray(mode=) is deprecated
             picture.putpalette([c for v in range(256) for c in (v, 255 - v, 7 * v % 256)])
             os.makedirs(f"{root}/labels", exist_ok=True)
             picture.save(f"{root}/labels/{i:03d}.png")
