@@ -21,7 +21,7 @@ from ..data.instances import instances_from_components
 from ..data.readers import LIMIT_SETTINGS, read_index_map, read_rgb
 from ..data.transforms import resize_nearest_map
 from ..errors import InadeError
-from ..synthesis.scene import _label_rules
+from ..synthesis.scene import label_rules
 from ..visuals import to_uint8_image
 from . import painting
 from .session import Session, Shown, View
@@ -53,7 +53,7 @@ class Studio:
     def paintable_classes(self) -> int:
         """Class ids the palette offers: don't care (id label_nc) only when the
         dataset has a raw label value to write it as."""
-        _, dontcare_value = _label_rules(self.synth.config.data, self.synth.label_nc, self.synth.contain_dontcare)
+        _, dontcare_value = label_rules(self.synth.config.data, self.synth.label_nc, self.synth.contain_dontcare)
         return self.synth.label_nc + (1 if self.synth.contain_dontcare and dontcare_value is not None else 0)
 
     def class_name(self, cls: int) -> str:
@@ -138,7 +138,7 @@ class Studio:
         classes = painting.painted_classes(editor_value, self.colours, fill_class)
         if classes.shape != tuple(self.synth.size):  # the canvas is painted larger than the model's maps
             classes = resize_nearest_map(classes, *self.synth.size)
-        offset, dontcare_value = _label_rules(self.synth.config.data, self.synth.label_nc, self.synth.contain_dontcare)
+        offset, dontcare_value = label_rules(self.synth.config.data, self.synth.label_nc, self.synth.contain_dontcare)
         raw = np.where(classes == self.synth.label_nc, dontcare_value if dontcare_value is not None else -1,
                        classes + offset)
         return self._scene(raw, instances_from_components(classes), "painted map")

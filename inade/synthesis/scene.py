@@ -61,7 +61,9 @@ def resolve_class(cls_or_name, class_names) -> int:
     raise InadeError(f"unknown class {cls_or_name!r}; class names: {known}")
 
 
-def _label_rules(data_cfg, label_nc, contain_dontcare):
+def label_rules(data_cfg, label_nc, contain_dontcare):
+    """(label offset, raw don't-care value or None): how a dataset's raw label
+    values map to class ids, as its format reads them (the web demo paints with them too)."""
     if data_cfg.type == "procedural":
         return 0, None
     fmt = FORMATS[data_cfg.type]
@@ -76,7 +78,7 @@ def load_scene(label, instance, size, data_cfg, label_nc, contain_dontcare, clas
     ``max_pixels`` are refused before they are decoded."""
     name = name or (os.path.basename(label) if isinstance(label, str) else "label map")
     raw_label = read_index_map(label, "label", max_pixels) if isinstance(label, str) else np.asarray(label, dtype=np.int64)
-    offset, dontcare_value = _label_rules(data_cfg, label_nc, contain_dontcare)
+    offset, dontcare_value = label_rules(data_cfg, label_nc, contain_dontcare)
     classes = map_labels(raw_label, label_nc, contain_dontcare, dontcare_value, offset,
                          label if isinstance(label, str) else name)
     if instance is None:
