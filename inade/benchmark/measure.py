@@ -31,6 +31,10 @@ def _rates(seconds: float, images: int, flops: int) -> dict:
             "gflop_per_second": flops / seconds / 1e9}
 
 
+def _training_flops(per_network: dict) -> int:
+    return sum(c["forward"] + c["backward"] for c in per_network.values())
+
+
 def _encoder_args(encoder, image, instances):
     # INADE's encoder pools per instance; GauGAN's (SPADE/CLADE) sees the image alone
     return (image, instances) if isinstance(encoder, InstanceAdaptiveEncoder) else (image,)
@@ -127,13 +131,15 @@ def measure_setting(spec, runs: int = 3, warmup: int = 1, train_only: bool = Fal
     seconds = median_seconds(lambda: training.step(semantics, instances, image), runs, warmup)
     result["train_iteration"] = {"seconds": seconds, "images_per_second": batch / seconds,
                                  "peak_memory_gb": memory.peak_gb()}
+    # one more real iteration, counted: what it differentiates is what the step does
+    networks = {"generator": generator, "encoder": encoder, "discriminator": discriminator}
     if train_only:
+        per_network = counted(networks, lambda: training.step(semantics, instances, image)).totals
+        result["train_iteration"].update(_rates(seconds, batch, _training_flops(per_network)))
         result["peak_memory_gb"] = memory.process_peak_gb()
         return result
 
     result["breakdown_seconds"] = _breakdown(training, inputs, runs, warmup)
-    # one more real iteration, counted: what it differentiates is what the step does
-    networks = {"generator": generator, "encoder": encoder, "discriminator": discriminator}
     counter = counted(networks, lambda: training.step(semantics, instances, image))
     per_network = counter.totals
     result["train_iteration_gflop"] = {name: {k: v / 1e9 for k, v in counts.items()} for name, counts in per_network.items()}
@@ -151,7 +157,7 @@ def measure_setting(spec, runs: int = 3, warmup: int = 1, train_only: bool = Fal
         result.update(exported_inference(generator, encoder, semantics, instances,
                                          _encoder_args(encoder, image, instances), runs, warmup))
     flops = {
-        "train_iteration": sum(c["forward"] + c["backward"] for c in per_network.values()),
+        "train_iteration": _training_flops(per_network),
         "generator_inference": inference.totals["generator"]["forward"],
         "encoder_inference": count_flops(encoder, *_encoder_args(encoder, image, instances)) if encoder is not None else 0,
     }
@@ -201,11 +207,12 @@ SCALING = {"resolution": ("data.crop_size", (64, 128, 256)), "instances": (None,
 
 def scaling(base: str = "paper", runs: int = 2, warmup: int = 1, overrides=(), progress=None, device: str = "cpu") -> dict:
     """Seconds per training iteration of ``base`` against the image size and
-    against the number of instances (the other held at the base's)."""
+    against the number of instances (the other held at the base's), with each
+    point's work per second and its share of this machine's matmul peak."""
     setting = resolve({"name": base, "overrides": list(overrides)})
     resolve_place(device)
     out = {"schema": SCHEMA, "base": setting.describe(), "runs": runs, "warmup": warmup, "machine": machine(),
-           "device": device}
+           "matmul_peak_gflop_per_second": matmul_peak(), "device": device}
     for sweep, (key, values) in SCALING.items():
         out[sweep] = {}
         for value in values:

@@ -123,12 +123,20 @@ def _ratio(old, new) -> str:
     return f"{new / old:.2f}" if old and new is not None else "-"
 
 
+def _share_of_peak(result: dict, point: dict) -> float | None:
+    """A point's GFLOP/s against the sweep's matmul peak (None for files without them)."""
+    rate, peak = point["train_iteration"].get("gflop_per_second"), result.get("matmul_peak_gflop_per_second")
+    return rate / peak if rate and peak else None
+
+
 def scaling_table(result: dict) -> str:
-    rows = [("sweep", "value", "seconds/iteration", "images/s", "peak GB")]
+    rows = [("sweep", "value", "seconds/iteration", "images/s", "GFLOP/s", "of peak", "peak GB")]
     for sweep in ("resolution", "instances"):
         for value, point in result[sweep].items():
             t = point["train_iteration"]
+            share = _share_of_peak(result, point)
             rows.append((sweep, value, _number(t["seconds"]), _number(t["images_per_second"], 2),
+                         _number(t.get("gflop_per_second"), 1), "-" if share is None else f"{share:.0%}",
                          _number(t["peak_memory_gb"], 2)))
     return text_table(rows)
 
@@ -147,18 +155,22 @@ def scaling_figure(result: dict, path: str) -> None:
               ("instances", f"instances ({base.get('crop_size', '?')} x {base.get('crop_size', '?')})"))
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
     for ax, (sweep, label) in zip(axes, panels):
-        points = sorted((int(value), point["train_iteration"]["seconds"]) for value, point in result[sweep].items())
-        xs, ys = [x for x, _ in points], [y for _, y in points]
+        points = sorted((int(value), point["train_iteration"]["seconds"], _share_of_peak(result, point))
+                        for value, point in result[sweep].items())
+        xs, ys = [x for x, _, _ in points], [y for _, y, _ in points]
         ax.plot(xs, ys, "o-")
-        for x, y in points:
-            ax.annotate(f"{y:.2f} s", (x, y), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8)
+        for x, y, share in points:
+            text = f"{y:.2f} s" + ("" if share is None else f", {share:.0%}")
+            ax.annotate(text, (x, y), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8)
         ax.set_xscale("log", base=2)
         ax.set_xticks(xs, [str(x) for x in xs])
         ax.set_ylim(0, max(ys) * 1.2)
         ax.set_xlabel(label)
         ax.set_ylabel("seconds per training iteration")
         ax.grid(alpha=0.3)
-    fig.suptitle(f"{base.get('name', '')} setting, batch {base.get('batch_size', '?')}", fontsize=10)
+    peak = result.get("matmul_peak_gflop_per_second")
+    of_peak = f"; % of the fp32 matmul peak ({peak:.0f} GFLOP/s, same run)" if peak else ""
+    fig.suptitle(f"{base.get('name', '')} setting, batch {base.get('batch_size', '?')}{of_peak}", fontsize=10)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100)

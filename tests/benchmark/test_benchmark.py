@@ -207,7 +207,13 @@ def test_scaling_sweeps_resolution_and_instances_and_draws_them(tmp_path, monkey
     assert result["instances"]["64"]["setting"]["num_instances"] == 64
     assert all(point["train_iteration"]["seconds"] > 0 for sweep in ("resolution", "instances")
                for point in result[sweep].values())
+    assert result["matmul_peak_gflop_per_second"] > 0
+    small, large = (result["resolution"][v]["train_iteration"] for v in ("64", "256"))
+    assert 0 < small["gflop"] < large["gflop"]  # 16x the pixels: more work, counted per point
+    assert all(t["gflop_per_second"] == pytest.approx(t["gflop"] / t["seconds"]) for t in (small, large))
     assert "resolution  128" in scaling_table(result)
+    share = small["gflop_per_second"] / result["matmul_peak_gflop_per_second"]
+    assert f"{share:.0%}" in scaling_table(result).splitlines()[1]  # the 64-pixel row
     scaling_figure(result, str(tmp_path / "scaling.png"))
     from PIL import Image
 
