@@ -12,7 +12,7 @@ import paddle
 
 from ..errors import InadeError
 from ..synthesis.devices import resolve_place
-from ..training.precision import AMP_DTYPES
+from ..training.precision import AMP_DTYPES, Precision
 
 
 def use_device(device: str) -> bool:
@@ -47,12 +47,12 @@ def forward_parity(generator, inputs: dict) -> dict:
     with paddle.no_grad():
         reference = generator(**inputs).numpy()
         result = {}
-        for amp, dtype in AMP_DTYPES.items():
-            with paddle.amp.auto_cast(enable=True, level="O1", dtype=dtype):
-                output = generator(**inputs)
-            difference = np.abs(output.astype("float32").numpy() - reference)
+        for amp in AMP_DTYPES:
+            with Precision(amp).autocast():  # the training forwards' autocast, on this device
+                output = generator(**inputs).astype("float32").numpy()
+            difference = np.abs(output - reference)
             result[amp] = {"max_abs_difference": float(difference.max()), "mean_abs_difference": float(difference.mean()),
-                           "finite": bool(np.isfinite(output.astype("float32").numpy()).all())}
+                           "finite": bool(np.isfinite(output).all())}
     return result
 
 

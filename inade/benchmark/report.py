@@ -130,14 +130,10 @@ def _share_of_peak(result: dict, point: dict) -> float | None:
 
 
 def scaling_table(result: dict) -> str:
-    rows = [("sweep", "value", "seconds/iteration", "images/s", "GFLOP/s", "of peak", "peak GB")]
+    rows = [("sweep", "value", "seconds/iteration", "images/s", "GFLOP", "GFLOP/s", "of peak", "peak GB")]
     for sweep in ("resolution", "instances"):
         for value, point in result[sweep].items():
-            t = point["train_iteration"]
-            share = _share_of_peak(result, point)
-            rows.append((sweep, value, _number(t["seconds"]), _number(t["images_per_second"], 2),
-                         _number(t.get("gflop_per_second"), 1), "-" if share is None else f"{share:.0%}",
-                         _number(t["peak_memory_gb"], 2)))
+            rows.append(_row(sweep, value, point["train_iteration"], result.get("matmul_peak_gflop_per_second")))
     return text_table(rows)
 
 

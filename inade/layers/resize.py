@@ -39,9 +39,8 @@ def _nearest_by_indexing(x: paddle.Tensor, size) -> paddle.Tensor:
             continue
         index = nearest_source_indices(size_in, size_out)
         step = size_in // size_out if size_in % size_out == 0 else 0
-        if step and np.array_equal(index, np.arange(size_out) * step):
-            x = paddle.slice(x, [axis], [0], [size_in]) if step == 1 else paddle.strided_slice(
-                x, [axis], [0], [size_in], [step])
+        if step and np.array_equal(index, np.arange(size_out) * step):  # step >= 2: equal sizes were skipped
+            x = paddle.strided_slice(x, [axis], [0], [size_in], [step])
         else:
             x = paddle.index_select(x, paddle.to_tensor(index), axis=axis)
     return x
