@@ -27,6 +27,12 @@ from .. import backends
 from ..paddle_private import SpectralNormHook, conv_settings
 
 
+def _minus_rank_one(matrix: paddle.Tensor, coefficient, u, v) -> paddle.Tensor:
+    """matrix -= coefficient u v^T, in place in one pass (a gemm with beta 1); returns it."""
+    matrix.addmm_((-coefficient * u).unsqueeze(1), v.unsqueeze(0))
+    return matrix
+
+
 class _DivideBySigma(PyLayer):
     """weight / sigma, differentiated in closed form (see the module docstring);
     u, v and sigma are constants of the power iteration."""
@@ -41,9 +47,7 @@ class _DivideBySigma(PyLayer):
         weight, u, v, sigma = ctx.saved_tensor()
         rows = weight.shape[0]
         coefficient = paddle.dot(grad.flatten(), weight.flatten()) / (sigma * sigma)  # <G, W> / sigma^2
-        weight_grad = (grad / sigma).reshape([rows, -1])
-        weight_grad.addmm_((-coefficient * u).unsqueeze(1), v.unsqueeze(0))  # -= c u v^T, one pass
-        return weight_grad.reshape(weight.shape)
+        return _minus_rank_one((grad / sigma).reshape([rows, -1]), coefficient, u, v).reshape(weight.shape)
 
 
 class _RankOneCorrection(PyLayer):
@@ -60,9 +64,7 @@ class _RankOneCorrection(PyLayer):
     def backward(ctx, grad):
         weight, u, v, sigma = ctx.saved_tensor()
         coefficient = paddle.dot(grad.flatten(), weight.flatten()) / sigma
-        weight_grad = grad.reshape([weight.shape[0], -1])
-        weight_grad.addmm_((-coefficient * u).unsqueeze(1), v.unsqueeze(0))
-        return weight_grad.reshape(weight.shape)
+        return _minus_rank_one(grad.reshape([weight.shape[0], -1]), coefficient, u, v).reshape(weight.shape)
 
 
 def _output_is_smaller(layer: nn.Layer, inputs, weight: paddle.Tensor) -> bool:
