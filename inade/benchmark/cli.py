@@ -8,6 +8,7 @@ import sys
 
 from ..atomic import atomic_write_text
 from ..errors import InadeError
+from ..json_files import read_json
 from . import report
 from .configs import CONFIGURATIONS
 from .measure import benchmark, measure_setting, scaling
@@ -28,10 +29,9 @@ def read_result(path: str) -> dict:
     if not os.path.isfile(path):
         raise InadeError(f"result file not found: {path}")
     try:
-        with open(path, encoding="utf-8") as f:
-            result = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise InadeError(f"{path} is not a benchmark result (invalid JSON: {error})") from None
+        result = read_json(path)
+    except ValueError as error:  # invalid JSON or UTF-8, too large, too deep
+        raise InadeError(f"{path} is not a benchmark result ({error})") from None
     if not isinstance(result, dict) or not isinstance(result.get("configurations"), dict):
         raise InadeError(f"{path} is not a benchmark result (no 'configurations')")
     return result

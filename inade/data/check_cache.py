@@ -18,6 +18,7 @@ import os
 import warnings
 
 from ..atomic import atomic_write_text
+from ..json_files import read_json
 
 FORMAT_VERSION = 1
 
@@ -54,8 +55,7 @@ class CheckCache:
         if not os.path.exists(self.path):
             return {}
         try:
-            with open(self.path, encoding="utf-8") as f:
-                data = json.load(f)
+            data = read_json(self.path)
             if data.get("parameters") != self.parameters or not isinstance(data.get("entries"), dict):
                 raise ValueError("not a data-check cache of these parameters")
             return data["entries"]

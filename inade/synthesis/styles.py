@@ -16,6 +16,7 @@ import numpy as np
 
 from ..atomic import atomic_write_text
 from ..errors import InadeError
+from ..json_files import read_json
 
 
 @dataclasses.dataclass
@@ -75,8 +76,7 @@ class Styles:
     @staticmethod
     def load(path: str, class_names=None) -> "Styles":
         try:
-            with open(path, encoding="utf-8") as f:
-                document = json.load(f)
+            document = read_json(path)
             styles = Styles(*_codes(document["z"], document["instances"]), document.get("seed"), class_names)
             later = styles
             for entry in document.get("history", []):
