@@ -82,3 +82,9 @@ def forward_post_hooks(layer: nn.Layer) -> dict:
 def generator_state_class() -> type:
     """The class of Paddle's random-generator states (as paddle.get_rng_state returns them)."""
     return type(paddle.get_rng_state(device="cpu")[0])
+
+
+def leaky_relu_gradient(sign_source: paddle.Tensor, grad: paddle.Tensor, negative_slope: float) -> paddle.Tensor:
+    """Paddle's leaky-ReLU backward kernel: ``grad`` where ``sign_source`` > 0,
+    ``negative_slope * grad`` elsewhere (Paddle passes the op's input as ``sign_source``)."""
+    return _C_ops.leaky_relu_grad(sign_source, grad, negative_slope)

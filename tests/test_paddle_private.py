@@ -113,6 +113,15 @@ def test_the_generator_state_class_is_the_one_checkpoints_name():
     assert (state_class.__module__, state_class.__name__) in legacy_pickle._ALLOWED
 
 
+def test_leaky_relu_gradient_is_the_ops_own_backward():
+    x = paddle.to_tensor([[-2.0, -0.5, 0.0, 0.5, 3.0]], stop_gradient=False)
+    upstream = paddle.to_tensor([[1.0, 2.0, 3.0, 4.0, 5.0]])
+    (expected,) = paddle.grad([paddle.nn.functional.leaky_relu(x, 0.3)], [x], [upstream])
+    got = paddle_private.leaky_relu_gradient(x.detach(), upstream, 0.3)
+    np.testing.assert_array_equal(got.numpy(), expected.numpy())
+    np.testing.assert_allclose(got.numpy(), [[0.3, 0.6, 3.0, 4.0, 5.0]], rtol=1e-6)  # slope below 0, 1 from 0 up
+
+
 def _release(version: str) -> tuple:
     return tuple(int(part) for part in re.match(r"\d+(\.\d+)*", version).group().split("."))
 

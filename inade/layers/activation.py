@@ -2,11 +2,18 @@
 import paddle
 import paddle.nn.functional as F
 
+from .. import backends
+from ..backends.leaky_relu import leaky_relu_keeping_output
+
 
 def leaky_relu(x: paddle.Tensor, negative_slope: float = 0.2) -> paddle.Tensor:
-    """F.leaky_relu; inside a saved (static) graph written as max(x, slope * x),
-    the same values for 0 <= slope <= 1: Paddle Inference's oneDNN pass that
-    fuses a convolution with a following leaky_relu crashes on exported programs."""
-    if paddle.in_dynamic_mode():
-        return F.leaky_relu(x, negative_slope)
-    return paddle.maximum(x, x * negative_slope)
+    """F.leaky_relu; with the onednn backend its backward keeps the output
+    instead of the input (backends/leaky_relu.py: less memory, same values);
+    inside a saved (static) graph written as max(x, slope * x), the same values
+    for 0 <= slope <= 1: Paddle Inference's oneDNN pass that fuses a
+    convolution with a following leaky_relu crashes on exported programs."""
+    if not paddle.in_dynamic_mode():
+        return paddle.maximum(x, x * negative_slope)
+    if backends.fast():
+        return leaky_relu_keeping_output(x, negative_slope)
+    return F.leaky_relu(x, negative_slope)

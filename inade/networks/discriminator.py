@@ -7,6 +7,7 @@ import paddle.nn.functional as F
 from .spectral import spectral_norm
 
 from ..backends.conv import Conv2D
+from ..layers.activation import leaky_relu
 from ..layers.attentive_norm import AttentiveNorm
 from ..backends.narrow_conv import NARROW, NarrowConv2D
 from .init import init_weights
@@ -32,7 +33,7 @@ class _DiscriminatorLayer(nn.Layer):
             x = F.instance_norm(x, eps=1e-5)
         if self.attentive_norm is not None:
             x = self.attentive_norm(x)
-        return F.leaky_relu(x, 0.2) if self.activation else x
+        return leaky_relu(x, 0.2) if self.activation else x
 
 
 class PatchDiscriminator(nn.Layer):
