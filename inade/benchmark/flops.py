@@ -3,7 +3,8 @@
 One multiply-add counts as 2 FLOPs. Counted in a forward pass:
 
 - every convolution (nn.Conv2D, the plain-conv part of InstanceAwareConv2d,
-  the encoder's four heads, which it runs as one functional conv):
+  the encoder's four heads, which it runs as one functional conv, or as
+  per-tap instance sums and one product where backends/pooled_conv.py runs them):
   2 * Cout * Cin/groups * kh * kw * Hout * Wout per image;
 - every nn.Linear (the generator's z layer, the norms' noise layers);
 - INADE's norm: its two [P, C] x [P, HW] products (gamma and beta spread from
@@ -32,7 +33,9 @@ from typing import NamedTuple
 import paddle
 import paddle.nn as nn
 
+from .. import backends
 from ..backends.conv import pair
+from ..backends.pooled_conv import applies as pooled_heads_apply
 from ..backends.narrow_conv import NarrowConv2D
 from ..layers.instance_conv import InstanceAwareConv2d
 from ..layers.norms import InadeNorm, class_instance_pairs
@@ -106,25 +109,31 @@ def _inade_norm(layer, inputs, output):
 
 
 def _encoder_tail(encoder: InstanceAdaptiveEncoder, instances_seen: list, convolutions: list):
-    """Counted at up3 (whose output feeds them): the fused heads on up3's
-    output upsampled 2x, and the instance pooling of their maps."""
+    """Counted at up3 (whose output, upsampled 2x, feeds them): the fused heads
+    and the instance pooling of their maps, or, where backends/pooled_conv.py
+    runs them, its two products (per-tap instance sums, then the weight)."""
     heads = [getattr(encoder, name) for name in HEADS]
     out_channels = sum(h.weight.shape[0] for h in heads)
     _, in_channels, kh, kw = heads[0].weight.shape
 
     def counter(layer, inputs, output):
         batch, _, height, width = (int(d) for d in output.shape)
-        convolutions.append(ConvSignature((batch, in_channels, 2 * height, 2 * width), (out_channels, in_channels, kh, kw),
-                                          (1, 1), pair(heads[0].padding), 1, _trains(output) > 0,
-                                          _trains(heads[0].weight) > 0, narrow=False, bias=True))
         forward, backward = _conv(layer, inputs, output)
-        pixels = 4 * height * width
+        pixels, num_instances = 4 * height * width, instances_seen[0]
+        heads_trained, input_trains = _trains(heads[0].weight) > 0, _trains(output) > 0
+        if backends.fast() and pooled_heads_apply(num_instances, out_channels):
+            tap_sums = 2 * batch * num_instances * kh * kw * pixels * in_channels
+            weighting = 2 * batch * num_instances * kh * kw * in_channels * out_channels
+            return (forward + tap_sums + weighting,
+                    backward + tap_sums * input_trains + weighting * (input_trains + heads_trained))
+        convolutions.append(ConvSignature((batch, in_channels, 2 * height, 2 * width), (out_channels, in_channels, kh, kw),
+                                          (1, 1), pair(heads[0].padding), 1, input_trains, heads_trained,
+                                          narrow=False, bias=True))
         heads_flops = 2 * batch * out_channels * in_channels * kh * kw * pixels
-        heads_trained = _trains(heads[0].weight) > 0
-        pooling = 2 * batch * instances_seen[0] * pixels * out_channels
-        maps_train = _trains(output) > 0 or heads_trained
+        pooling = 2 * batch * num_instances * pixels * out_channels
+        maps_train = input_trains or heads_trained
         return (forward + heads_flops + pooling,
-                backward + heads_flops * (_trains(output) + heads_trained) + pooling * maps_train)
+                backward + heads_flops * (input_trains + heads_trained) + pooling * maps_train)
     return counter
 
 

@@ -5,6 +5,8 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
+from .. import backends
+from ..backends.pooled_conv import applies as pooled_heads_apply, instance_average_of_conv
 from ..layers.activation import leaky_relu
 from ..layers.instance_conv import InstanceAwareConv2d, instance_aware_conv2d
 from ..layers.instance_pool import instance_average_pool
@@ -20,6 +22,16 @@ def _norm_act(x):
 
 def _up(x):
     return upsample_bilinear_2x(x)
+
+
+def pooled_heads(y, ids, instances, weight, bias):
+    """The heads' instance-aware convolution averaged over each instance:
+    [B, K, Cout]. With the onednn backend, computed without the convolution's
+    maps (backends/pooled_conv.py) where that is less work."""
+    if backends.fast() and pooled_heads_apply(instances.shape[1], weight.shape[0]):
+        return instance_average_of_conv(y, ids, instances, weight, bias)
+    maps = instance_aware_conv2d(y, ids, weight, bias, stride=1, padding=1)  # [B, Cout, H, W]
+    return instance_average_pool(maps, instances)
 
 
 def instance_colour_statistics(image, instances):
@@ -103,8 +115,7 @@ class InstanceAdaptiveEncoder(nn.Layer):
         heads = [getattr(self, name) for name in HEADS]
         weight = paddle.concat([h.weight for h in heads], axis=0)
         bias = paddle.concat([h.bias for h in heads], axis=0)
-        maps = instance_aware_conv2d(y, ids, weight, bias, stride=1, padding=1)  # [B, 4*noise_nc, H, W]
-        pooled = instance_average_pool(maps, instances)  # [B, K, 4*noise_nc]
+        pooled = pooled_heads(y, ids, instances, weight, bias)  # [B, K, 4*noise_nc]
         if self.colour_mlp is not None:
             pooled = pooled + self.colour_mlp(instance_colour_statistics(image, instances))
         return tuple(paddle.split(pooled, len(HEADS), axis=-1))

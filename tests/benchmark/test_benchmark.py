@@ -8,6 +8,8 @@ import paddle
 import pytest
 import yaml
 
+from inade import backends
+
 from inade.benchmark import count_flops, count_training_flops
 from inade.benchmark import measure as measure_module
 from inade.benchmark.configs import resolve, synthetic_inputs
@@ -59,13 +61,16 @@ def test_flops_include_the_encoder_heads_and_pooling_and_scale_with_pixels():
     setting = resolve("tiny")
     semantics, instances, image = synthetic_inputs(setting, 6)
     encoder = InstanceAdaptiveEncoder(4, 4)
-    # the four heads (4 x noise_nc outputs from ndf inputs, 3x3) on a 32x32 map and
-    # the pooling of their 16 maps over 4 instances, batch 2
-    tail = 2 * 2 * 16 * 4 * 9 * 32 * 32 + 2 * 2 * 4 * 32 * 32 * 16
     body = sum(2 * 2 * layer.weight.shape[0] * layer.weight.shape[1] * 9 * s * s for layer, s in (
         (encoder.layer1, 16), (encoder.layer2, 8), (encoder.layer3, 4), (encoder.layer4, 2), (encoder.middle, 2),
         (encoder.up1, 4), (encoder.up2, 8), (encoder.up3, 16)))
-    assert count_flops(encoder, image, instances) == body + tail
+    # Paddle's ops: the four heads (4 x noise_nc outputs from ndf inputs, 3x3) on a
+    # 32x32 map and the pooling of their 16 maps over 4 instances, batch 2
+    with backends.using("paddle"):
+        assert count_flops(encoder, image, instances) == body + 2 * 2 * 16 * 4 * 9 * 32 * 32 + 2 * 2 * 4 * 32 * 32 * 16
+    # onednn (backends/pooled_conv.py): per-tap sums over 4 instances, then the weight
+    with backends.using("onednn"):
+        assert count_flops(encoder, image, instances) == body + 2 * 2 * 4 * 9 * 32 * 32 * 4 + 2 * 2 * 4 * 9 * 4 * 16
     # convs, the z layer and the norms' per-pixel products grow with the pixel count;
     # the noise layers (per instance: batch 2, 4 instances, 2 paths) do not
     counts = []
@@ -113,9 +118,13 @@ def test_convolution_calls_are_recorded_with_their_gradients_and_timed_alone():
     setting = resolve("tiny")
     _, instances, image = synthetic_inputs(setting, 6)
     encoder = InstanceAdaptiveEncoder(4, 4)
-    calls = counted({"encoder": encoder}, lambda: encoder(image, instances), gradients=False).convolutions
+    with backends.using("paddle"):
+        calls = counted({"encoder": encoder}, lambda: encoder(image, instances), gradients=False).convolutions
     # eight instance-aware layers, then the four heads as one convolution at full size
     assert len(calls) == 9 and calls[-1][:2] == ((2, 4, 32, 32), (16, 4, 3, 3))
+    with backends.using("onednn"):  # the heads as per-tap instance sums: no convolution
+        calls = counted({"encoder": encoder}, lambda: encoder(image, instances), gradients=False).convolutions
+    assert len(calls) == 8
 
 
 def test_synthetic_layouts_have_exactly_the_instances_asked_for():
