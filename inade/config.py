@@ -193,13 +193,16 @@ class ModelConfig:
     # reference; see InstanceAdaptiveEncoder). Per-instance styles (INADE) with use_encoder only.
     encoder_colour_statistics: bool = False
     # INADE norms over batch norm keep only their input for the backward pass
-    # and recompute the rest (backends/fused_norm.py): less memory, for a speed
-    # that depends on the image size (docs/performance.md). Training only; results match.
-    recompute_norms: bool = False
+    # and recompute the rest (backends/fused_norm.py, with the onednn backend):
+    # less memory, faster at the paper's size and a few percent slower at small
+    # ones (docs/performance.md). Training only; results match to float rounding.
+    # None: wherever it applies; true: the same, and an error where it cannot;
+    # false: off.
+    recompute_norms: Optional[bool] = None
 
     def __post_init__(self):
         kind = norm_kind(self.norm_mode)
-        if self.recompute_norms and (not kind.recomputable or self.param_free_norm != "batch"):
+        if self.recompute_norms is True and (not kind.recomputable or self.param_free_norm != "batch"):
             # syncbatch too: data-parallel GPU training swaps in SyncBatchNorm, which the node does not cover
             raise ValueError(f"model.recompute_norms needs norm_mode {kinds_that('recomputable')} with param_free_norm batch")
         if self.encoder_colour_statistics and (not kind.per_instance_styles or not self.use_encoder):

@@ -73,6 +73,10 @@ def test_validation_in_sections_is_reported_with_the_section():
         with pytest.raises(ConfigError, match="model.recompute_norms needs norm_mode inade with param_free_norm batch"):
             from_dict(ModelConfig, {"param_free_norm": norm, "recompute_norms": True}, "model")
     assert from_dict(ModelConfig, {"recompute_norms": True}, "model").recompute_norms
+    # by default wherever it applies, without an error where it does not
+    for norm in ("batch", "instance", "syncbatch"):
+        assert from_dict(ModelConfig, {"param_free_norm": norm}, "model").recompute_norms is None
+    assert from_dict(ModelConfig, {"norm_mode": "spade"}, "model").recompute_norms is None
 
 
 def test_overrides_parse_yaml_values_and_never_evaluate():

@@ -104,3 +104,13 @@ def test_the_paddle_backend_runs_the_separate_ops_even_when_recomputing_is_asked
     np.testing.assert_array_equal(got[0], expected[0])
     for g, e in zip(got[1], expected[1]):
         np.testing.assert_array_equal(g, e)
+
+
+def test_the_configuration_recomputes_by_default_and_can_turn_it_off():
+    from inade.config import ModelConfig
+    from inade.networks.build import build_generator
+
+    for setting, expected in ((None, True), (True, True), (False, False)):
+        model = ModelConfig(ngf=4, noise_nc=4, recompute_norms=setting)
+        generator = build_generator(model, num_classes=4, crop_size=32, aspect_ratio=1.0)
+        assert {layer.recompute for layer in generator.sublayers() if isinstance(layer, InadeNorm)} == {expected}
