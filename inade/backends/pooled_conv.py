@@ -3,16 +3,21 @@ instance, without the convolution's maps (the onednn backend's).
 
 The heads' convolution (4 x noise_nc outputs at full resolution: 19 GFLOP of
 the encoder's ~28 at the paper setting) is only ever averaged over each
-instance's pixels. Both are linear, so the average of the output over
-instance I is the weight applied to per-tap sums of the input:
+instance's pixels. Both are linear, so the sum of the output over instance k
+is the weight applied to per-tap sums of the input,
 
-    sum_{p in I} out(p) = sum_taps W_tap . sum_{p in I, id(p + tap) = I} x(p + tap) + b |I|
+    sum_{p in k} out(p) = sum_taps W_tap . S_tap(k) + b |k|,
+    S_tap(k) = sum of x(q) over the pixels q = p + offset(tap), p in k, that the
+               instance-aware convolution lets p see (q in the image, q in k),
 
-(the instance-aware convolution sees only neighbours of the pixel's own
-instance; padding is zero). The tap sums are one [9K, HW] x [HW, C] product
-with a 0/1 coefficient map: about K / Cout of the convolution's work, and no
-activation-sized map of 4 x noise_nc channels or its gradient is ever
-written. The same function as the plain path to float rounding.
+and each S_tap(k) is the sum of x over all of instance k's pixels less the
+pixels whose neighbour at -offset is not in k: border pixels only. So the
+heads cost one [K, HW] x [HW, C] product, a small product over the border
+pixels and a [K, 9C] x [9C, Cout] one, instead of a full-resolution
+convolution; no map of 4 x noise_nc channels or its gradient is written. The
+same function as the plain path to float rounding, for one-hot instance maps
+(a pixel of no instance counts as instance 0's wherever the convolution's
+argmax ids say so, as in the plain path).
 """
 from __future__ import annotations
 
@@ -29,39 +34,63 @@ def applies(num_instances: int, out_channels: int) -> bool:
     return paddle.in_dynamic_mode() and num_instances < out_channels
 
 
-def tap_coefficients(instance_ids, masks, kernel_size: tuple):
-    """[B, K * kh * kw, H * W] 0/1: entry (k, tap, q) is 1 where input pixel
-    q is read through ``tap`` by an output pixel of instance k that sees q
-    (q's id is k). masks [B, K, H, W] one-hot at the input's size;
-    instance_ids [B, 1, h, w] as the convolution takes them."""
+def neighbour_agreement(ids, has_instance, kernel_size: tuple):
+    """[B, kh*kw, H, W] bool: for each tap, whether the pixel p = q - offset
+    whose window reads q through that tap is in the image, in an instance and
+    in q's (so that q is in p's instance sum for that tap). ids [B, 1, H, W]
+    as the convolution takes them; has_instance [B, 1, H, W] bool."""
     kh, kw = kernel_size
-    batch, num_instances, height, width = masks.shape
-    ids = resize_nearest(instance_ids.astype(masks.dtype), (height, width))  # [B, 1, H, W]
-    same = (ids == paddle.arange(num_instances, dtype=masks.dtype).reshape([1, -1, 1, 1])).astype(masks.dtype)
+    height, width = ids.shape[2:]
     ph, pw = kh // 2, kw // 2
-    padded = F.pad(masks, [pw, pw, ph, ph])
-    # tap (a, b) reads x(p + (a - ph, b - pw)): q = p + offset is in instance k's
-    # sum when p is, i.e. where the masks are 1 at q - offset, a window of the padded masks
-    windows = [padded[:, :, 2 * ph - a: 2 * ph - a + height, 2 * pw - b: 2 * pw - b + width]
-               for a in range(kh) for b in range(kw)]
-    coefficients = paddle.stack(windows, axis=2) * same.unsqueeze(2)  # [B, K, kh*kw, H, W]
-    return coefficients.reshape([batch, num_instances * kh * kw, height * width])
+    padded_ids = F.pad(ids, [pw, pw, ph, ph], value=-1.0)  # outside matches no id
+    padded_has = F.pad(has_instance.astype(ids.dtype), [pw, pw, ph, ph]) > 0
+
+    def window(padded, a, b):  # the pixel q - (a - ph, b - pw) for every q
+        return padded[:, :, 2 * ph - a: 2 * ph - a + height, 2 * pw - b: 2 * pw - b + width]
+
+    return paddle.concat([(window(padded_ids, a, b) == ids) & window(padded_has, a, b)
+                          for a in range(kh) for b in range(kw)], axis=1)
+
+
+def instance_tap_sums(x, ids, masks, kernel_size: tuple):
+    """[B, K, kh*kw*C] (tap-major): S_tap(k) of the module docstring. x
+    [B, C, H, W]; ids [B, 1, H, W] at x's size; masks [B, K, H, W] one-hot."""
+    batch, channels, height, width = x.shape
+    num_instances = masks.shape[1]
+    taps = kernel_size[0] * kernel_size[1]
+    with paddle.no_grad():
+        same = (ids == paddle.arange(num_instances, dtype=x.dtype).reshape([1, -1, 1, 1])).astype(x.dtype)  # [B, K, H, W]
+        agreement = neighbour_agreement(ids, masks.sum(axis=1, keepdim=True) > 0, kernel_size)  # [B, taps, H, W]
+        border = paddle.nonzero(~agreement.all(axis=1))  # [Nb, 3]: (image, row, col)
+    whole = paddle.matmul(same.reshape([batch, num_instances, height * width]),
+                          x.reshape([batch, channels, height * width]), transpose_y=True)  # [B, K, C]
+    sums = whole.unsqueeze(2).expand([batch, num_instances, taps, channels])
+    if border.shape[0]:
+        with paddle.no_grad():
+            image, row, col = border[:, 0], border[:, 1], border[:, 2]
+            disagreement = 1.0 - paddle.gather_nd(agreement.transpose([0, 2, 3, 1]), border).astype(x.dtype)  # [Nb, taps]
+            owner = image * num_instances + paddle.gather_nd(ids[:, 0], border).astype("int64")  # [Nb]: (image, instance)
+            owners = (owner.unsqueeze(0) == paddle.arange(batch * num_instances, dtype="int64").unsqueeze(1)).astype(x.dtype)
+            pixel = image * (height * width) + row * width + col
+        pixels = paddle.index_select(x.transpose([1, 0, 2, 3]).reshape([channels, -1]), pixel, axis=1)  # [C, Nb]
+        unseen = disagreement.unsqueeze(-1) * pixels.T.unsqueeze(1)  # [Nb, taps, C]
+        correction = paddle.matmul(owners, unseen.reshape([-1, taps * channels]))  # [B*K, taps*C]
+        sums = sums - correction.reshape([batch, num_instances, taps, channels])
+    return sums.reshape([batch, num_instances, taps * channels])
 
 
 def instance_average_of_conv(x, instance_ids, instances, weight, bias):
     """instance_average_pool(instance_aware_conv2d(x, instance_ids, weight,
     bias, stride=1, padding=k // 2), instances): x [B, C, H, W];
-    instance_ids [B, 1, H, W] (as the conv takes them); instances [B, K, h, w]
+    instance_ids [B, 1, h, w] (as the conv takes them); instances [B, K, h, w]
     one-hot; weight [Cout, C, kh, kw]; bias [Cout]. Returns [B, K, Cout]."""
-    batch, channels, height, width = x.shape
-    out_channels, _, kh, kw = weight.shape
+    height, width = x.shape[2:]
+    out_channels, channels, kh, kw = weight.shape
     with paddle.no_grad():
         masks = resize_nearest(instances.astype(x.dtype), (height, width))  # [B, K, H, W]
-        coefficients = tap_coefficients(instance_ids, masks, (kh, kw))
+        ids = resize_nearest(instance_ids.astype(x.dtype), (height, width))  # [B, 1, H, W]
         counts = masks.sum(axis=[2, 3]).unsqueeze(-1)  # [B, K, 1]
-    num_instances = masks.shape[1]
-    tap_sums = paddle.matmul(coefficients, x.reshape([batch, channels, height * width]), transpose_y=True)  # [B, K*kh*kw, C]
-    tap_sums = tap_sums.reshape([batch, num_instances, kh * kw * channels])
+    tap_sums = instance_tap_sums(x, ids, masks, (kh, kw))  # [B, K, kh*kw*C]
     taps = weight.transpose([0, 2, 3, 1]).reshape([out_channels, kh * kw * channels])  # tap-major, as the sums
     sums = paddle.matmul(tap_sums, taps, transpose_y=True) + bias * counts  # [B, K, Cout]
     return sums / paddle.clip(counts, min=1.0)

@@ -4,7 +4,7 @@ One multiply-add counts as 2 FLOPs. Counted in a forward pass:
 
 - every convolution (nn.Conv2D, the plain-conv part of InstanceAwareConv2d,
   the encoder's four heads, which it runs as one functional conv, or as
-  per-tap instance sums and one product where backends/pooled_conv.py runs them):
+  instance sums and one product where backends/pooled_conv.py runs them):
   2 * Cout * Cin/groups * kh * kw * Hout * Wout per image;
 - every nn.Linear (the generator's z layer, the norms' noise layers);
 - INADE's norm: its two [P, C] x [P, HW] products (gamma and beta spread from
@@ -111,7 +111,7 @@ def _inade_norm(layer, inputs, output):
 def _encoder_tail(encoder: InstanceAdaptiveEncoder, instances_seen: list, convolutions: list):
     """Counted at up3 (whose output, upsampled 2x, feeds them): the fused heads
     and the instance pooling of their maps, or, where backends/pooled_conv.py
-    runs them, its two products (per-tap instance sums, then the weight)."""
+    runs them, its two products (instance sums, then the weight)."""
     heads = [getattr(encoder, name) for name in HEADS]
     out_channels = sum(h.weight.shape[0] for h in heads)
     _, in_channels, kh, kw = heads[0].weight.shape
@@ -122,10 +122,10 @@ def _encoder_tail(encoder: InstanceAdaptiveEncoder, instances_seen: list, convol
         pixels, num_instances = 4 * height * width, instances_seen[0]
         heads_trained, input_trains = _trains(heads[0].weight) > 0, _trains(output) > 0
         if backends.fast() and pooled_heads_apply(num_instances, out_channels):
-            tap_sums = 2 * batch * num_instances * kh * kw * pixels * in_channels
+            instance_sums = 2 * batch * num_instances * pixels * in_channels  # the border corrections are not counted
             weighting = 2 * batch * num_instances * kh * kw * in_channels * out_channels
-            return (forward + tap_sums + weighting,
-                    backward + tap_sums * input_trains + weighting * (input_trains + heads_trained))
+            return (forward + instance_sums + weighting,
+                    backward + instance_sums * input_trains + weighting * (input_trains + heads_trained))
         convolutions.append(ConvSignature((batch, in_channels, 2 * height, 2 * width), (out_channels, in_channels, kh, kw),
                                           (1, 1), pair(heads[0].padding), 1, input_trains, heads_trained,
                                           narrow=False, bias=True))

@@ -42,6 +42,18 @@ def test_equals_the_convolution_averaged_per_instance_with_its_gradients(batch, 
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-4)
 
 
+def test_a_layout_without_borders():
+    # one instance everywhere and a 1x1 kernel: no pixel's window leaves its instance
+    rng = np.random.default_rng(2)
+    instances = paddle.ones([1, 1, 6, 5])
+    ids = paddle.zeros([1, 1, 6, 5])
+    x, weight, bias = (paddle.to_tensor(rng.standard_normal(shape).astype("float32")) for shape in
+                       ((1, 3, 6, 5), (4, 3, 1, 1), (4,)))
+    expected = instance_average_pool(instance_aware_conv2d(x, ids, weight, bias, 1, 0), instances)
+    np.testing.assert_allclose(instance_average_of_conv(x, ids, instances, weight, bias).numpy(), expected.numpy(),
+                               rtol=1e-5, atol=1e-5)
+
+
 def test_applies_only_where_it_is_less_work():
     assert applies(16, 256) and not applies(256, 256) and not applies(300, 256)
 

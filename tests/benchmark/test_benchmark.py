@@ -68,9 +68,9 @@ def test_flops_include_the_encoder_heads_and_pooling_and_scale_with_pixels():
     # 32x32 map and the pooling of their 16 maps over 4 instances, batch 2
     with backends.using("paddle"):
         assert count_flops(encoder, image, instances) == body + 2 * 2 * 16 * 4 * 9 * 32 * 32 + 2 * 2 * 4 * 32 * 32 * 16
-    # onednn (backends/pooled_conv.py): per-tap sums over 4 instances, then the weight
+    # onednn (backends/pooled_conv.py): sums over 4 instances, then the weight on their 9 taps
     with backends.using("onednn"):
-        assert count_flops(encoder, image, instances) == body + 2 * 2 * 4 * 9 * 32 * 32 * 4 + 2 * 2 * 4 * 9 * 4 * 16
+        assert count_flops(encoder, image, instances) == body + 2 * 2 * 4 * 32 * 32 * 4 + 2 * 2 * 4 * 9 * 4 * 16
     # convs, the z layer and the norms' per-pixel products grow with the pixel count;
     # the noise layers (per instance: batch 2, 4 instances, 2 paths) do not
     counts = []
