@@ -47,7 +47,11 @@ class _NormalizeModulate(PyLayer):
         ctx.wants_grad = [not t.stop_gradient for t in (x, scale_rows, shift_rows)]
         folded_scale = scale_rows * inv_std  # [B, P, C]
         folded_shift = shift_rows - folded_scale * mean
-        return spread_rows(folded_scale, masks, x.shape) * x + spread_rows(folded_shift, masks, x.shape)
+        # in place on the node's own temporaries: each activation-sized
+        # allocation costs a round of fresh pages, more than the arithmetic
+        out = spread_rows(folded_scale, masks, x.shape)
+        out.multiply_(x)
+        return out.add_(spread_rows(folded_shift, masks, x.shape))
 
     @staticmethod
     def backward(ctx, grad):
@@ -57,7 +61,8 @@ class _NormalizeModulate(PyLayer):
         x_wants, scale_wants, shift_wants = ctx.wants_grad
         # per (image, pair, channel): the sums of grad and of grad * normalized x
         grad_sum = paddle.matmul(masks, grad.reshape(flat_shape), transpose_y=True)  # [B, P, C]
-        grad_x_sum = paddle.matmul(masks, (grad * x).reshape(flat_shape), transpose_y=True)
+        product = grad * x  # the one activation-sized temporary besides grad_x, reused below
+        grad_x_sum = paddle.matmul(masks, product.reshape(flat_shape), transpose_y=True)
         grad_normalized_sum = (grad_x_sum - grad_sum * mean) * inv_std
         grad_x = None
         if x_wants:
@@ -68,8 +73,12 @@ class _NormalizeModulate(PyLayer):
             mean_g_normalized = (scale_rows * grad_normalized_sum).sum([0, 1]) / count
             x_coefficient = inv_std * inv_std * mean_g_normalized
             offset = x_coefficient * mean - inv_std * mean_g
-            grad_x = (spread_rows(scale_rows * inv_std, masks, x.shape) * grad
-                      - x * _channel(x_coefficient) + _channel(offset))
+            # grad_x = A * grad - x * x_coefficient + offset, in place (see forward)
+            grad_x = spread_rows(scale_rows * inv_std, masks, x.shape)
+            grad_x.multiply_(grad)
+            paddle.assign(x, product)
+            grad_x.subtract_(product.multiply_(_channel(x_coefficient)))
+            grad_x.add_(_channel(offset))
         return (grad_x, None, None, grad_normalized_sum if scale_wants else None,
                 grad_sum if shift_wants else None, None)
 
