@@ -12,8 +12,8 @@ float tolerance.
 
 In eval mode the batch norm is a fixed per-channel ``a * x + b`` (its running
 statistics), which folds into the per-pair rows the same way with no node of
-its own (inade.layers.norms.running_affine, then ``modulate``): sampling and the
-exported graph then make no batch-norm pass over the activations.
+its own (inade.layers.norms.running_affine): sampling and the exported graph
+then make no batch-norm pass over the activations.
 """
 from __future__ import annotations
 
@@ -28,15 +28,6 @@ from ..paddle_private import batch_norm_settings, batch_statistics
 def spread_rows(rows, masks, shape):
     """Per-pair rows [B, P, C] over the image with one-hot masks [B, P, HW] -> [B, C, H, W]."""
     return paddle.matmul(rows, masks, transpose_x=True).reshape(shape)
-
-
-def modulate(x, scale_rows, shift_rows, masks):
-    """``spread_rows(scale_rows) * x + spread_rows(shift_rows)``: both rows
-    spread by one product ([2, B, P, C] rows over the [B, P, HW] masks) whose
-    two halves are contiguous, then one multiply and one add over x."""
-    spread = paddle.matmul(paddle.stack([scale_rows, shift_rows]), masks, transpose_x=True)  # [2, B, C, HW]
-    scale, shift = paddle.unbind(spread.reshape([2, *x.shape]), axis=0)
-    return scale * x + shift
 
 
 def _channel(vector):

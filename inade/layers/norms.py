@@ -10,7 +10,7 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 
 from ..backends.conv import Conv2D
-from ..backends.fused_norm import batch_norm_modulate, fusable, modulate, spread_rows
+from ..backends.fused_norm import batch_norm_modulate, fusable, spread_rows
 from ..paddle_private import batch_norm_settings
 from .resize import resize_nearest
 from ..norm_kinds import ParamFreeNorm
@@ -168,11 +168,13 @@ class InadeNorm(nn.Layer):
         """The forward when norm(x) = a * x + b per channel (eval mode): then
         gamma * norm(x) + beta = (gamma * a) * x + (gamma * b + beta), with
         gamma and beta still per pair, so the norm's pass over the activations
-        folds into the small rows. Both paths' rows in one product each, and
-        one spread of both: every operator costs a saved graph's oneDNN
-        kernels a copy or a layout change, however small its tensors."""
+        folds into the small rows. Both paths' rows come from one product and
+        one sum: in a saved graph every operator is a oneDNN kernel call, and a
+        copy or a layout change, however small its tensors. (One spread of
+        both rows, [2, B, P, C] over the masks, was slower there: the
+        broadcast product and splitting its result copy the activations.)"""
         gamma, beta = paddle.unbind(rows[:, :2] * noise_rows + rows[:, 2:], axis=2)  # [B, P, C] each
-        return modulate(x, gamma * a, gamma * b + beta, masks)
+        return spread_rows(gamma * a, masks, x.shape) * x + spread_rows(gamma * b + beta, masks, x.shape)
 
 
 class SpadeNorm(nn.Layer):
