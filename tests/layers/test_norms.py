@@ -179,3 +179,23 @@ def test_inade_norm_pixels_without_an_instance_take_the_class_offset_only():
     bias = norm.class_bias.numpy()[labels[0, :, 0]]  # [4 rows, C, 2]
     expected = bias[:, :, 0].T[None] * normalized[:, :, :, 0] + bias[:, :, 1].T[None]
     np.testing.assert_allclose(out[:, :, :, 0], expected, atol=1e-5)
+
+
+def test_eval_mode_fold_passes_the_same_gradients_to_the_noise_and_tables(monkeypatch):
+    # the encoder-fit stage backpropagates through the eval-mode generator into the encoded noise
+    import inade.layers.norms as norms
+
+    rng = np.random.default_rng(6)
+    norm = _norm_with_running_statistics("batch", rng)
+    _, _, _, _, inputs = _inade_inputs(rng)
+    weights = paddle.to_tensor(rng.standard_normal(inputs[0].shape).astype("float32"))
+    gradients = []
+    for fold in (norms.running_affine, lambda norm: None):
+        monkeypatch.setattr(norms, "running_affine", fold)
+        noise = inputs[3].detach()
+        noise.stop_gradient = False
+        norm.clear_gradients()
+        (norm(inputs[0], inputs[1], inputs[2], noise) * weights).sum().backward()
+        gradients.append([noise.grad.numpy(), norm.class_weight.grad.numpy(), norm.fc_noise.weight.grad.numpy()])
+    for folded, unfolded in zip(*gradients):
+        np.testing.assert_allclose(folded, unfolded, rtol=1e-4, atol=1e-5)
