@@ -9,6 +9,11 @@ needs in the backward pass: a lower training peak at the paper setting, a
 little faster there and a little slower at small sizes (docs/backends.md);
 so it is an option, not the default. The result matches the separate ops to
 float tolerance.
+
+In eval mode the batch norm is a fixed per-channel ``a * x + b`` (its running
+statistics), which folds into the per-pair rows the same way with no node of
+its own (inade.layers.norms.running_affine): sampling and the exported graph
+then make no batch-norm pass over the activations.
 """
 from __future__ import annotations
 

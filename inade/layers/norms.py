@@ -11,6 +11,7 @@ import paddle.nn.functional as F
 
 from ..backends.conv import Conv2D
 from ..backends.fused_norm import batch_norm_modulate, fusable, spread_rows
+from ..paddle_private import batch_norm_settings
 from .resize import resize_nearest
 from ..norm_kinds import ParamFreeNorm
 
@@ -30,6 +31,44 @@ def make_param_free_norm(kind: str, channels: int) -> nn.Layer:
     if kind == "instance":
         return nn.InstanceNorm2D(channels, epsilon=1e-5, weight_attr=False, bias_attr=False)
     raise ValueError(f"param-free norm must be one of {PARAM_FREE_NORMS}, got {kind!r}")
+
+
+class FoldedBatchNorm(nn.Layer):
+    """An eval-mode batch norm as the per-channel ``a * x + b`` it computes,
+    with ``a`` and ``b`` stored: the export puts it in place of the INADE norms'
+    batch norms (inade.synthesis.export_graph), so that a saved graph reads
+    them instead of computing them from the running statistics on every run."""
+
+    def __init__(self, a, b):
+        super().__init__()
+        self.register_buffer("a", a.detach())
+        self.register_buffer("b", b.detach())
+
+    def forward(self, x):
+        return x * self.a.reshape([1, -1, 1, 1]) + self.b.reshape([1, -1, 1, 1])
+
+
+def running_affine(norm):
+    """(a, b) [C] with ``norm(x) == a * x + b`` per channel, when ``norm``
+    normalizes with fixed statistics: a FoldedBatchNorm, or a BatchNorm2D (NCHW)
+    using its running statistics (eval mode). None for any other norm (batch
+    norm in training, instance norm, SyncBatchNorm), which must run as itself."""
+    if isinstance(norm, FoldedBatchNorm):
+        return norm.a, norm.b
+    if not isinstance(norm, nn.BatchNorm2D):
+        return None
+    settings = batch_norm_settings(norm)
+    # use_global_stats None: running statistics in eval mode, the batch's in training
+    uses_running = settings.use_global_stats if settings.use_global_stats is not None else not norm.training
+    if not uses_running or settings.data_format != "NCHW":
+        return None
+    a = paddle.rsqrt(settings.running_variance + settings.epsilon)
+    if norm.weight is not None:  # an exported copy's unit scale and zero shift (see synthesis.export_graph)
+        a = a * norm.weight
+    b = -a * settings.running_mean
+    if norm.bias is not None:
+        b = b + norm.bias
+    return a, b
 
 
 def class_instance_pairs(segmap, instances, num_classes: int):
@@ -114,12 +153,28 @@ class InadeNorm(nn.Layer):
         noise_rows = paddle.gather(noise_rows, pair_instance, axis=1)  # [B, P, 2, C]: + "no instance"
         flat_masks = masks.reshape([batch, num_pairs, height * width])  # [B, P, HW]
 
+        affine = running_affine(self.param_free_norm)
+        if affine is not None:
+            return self._modulate_folded(x, rows, noise_rows, flat_masks, *affine)
         scale_rows, shift_rows = (rows[:, path] * noise_rows[:, :, path] + rows[:, 2 + path] for path in (0, 1))  # [B, P, C]
         if self.recomputes():
             return batch_norm_modulate(self.param_free_norm, x, scale_rows, shift_rows, flat_masks)
 
         return (spread_rows(scale_rows, flat_masks, x.shape) * self.param_free_norm(x)
                 + spread_rows(shift_rows, flat_masks, x.shape))
+
+    @staticmethod
+    def _modulate_folded(x, rows, noise_rows, masks, a, b):
+        """The forward when norm(x) = a * x + b per channel (eval mode): then
+        gamma * norm(x) + beta = (gamma * a) * x + (gamma * b + beta), with
+        gamma and beta still per pair, so the norm's pass over the activations
+        folds into the small rows. Both paths' rows come from one product and
+        one sum: in a saved graph every operator is a oneDNN kernel call, and a
+        copy or a layout change, however small its tensors. (One spread of
+        both rows, [2, B, P, C] over the masks, was slower there: the
+        broadcast product and splitting its result copy the activations.)"""
+        gamma, beta = paddle.unbind(rows[:, :2] * noise_rows + rows[:, 2:], axis=2)  # [B, P, C] each
+        return spread_rows(gamma * a, masks, x.shape) * x + spread_rows(gamma * b + beta, masks, x.shape)
 
 
 class SpadeNorm(nn.Layer):

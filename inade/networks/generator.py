@@ -199,10 +199,15 @@ class Generator(nn.Layer):
         if self.per_instance_styles and instance_noise is None:
             instance_noise = sample_instance_noise(batch, instances.shape[1], self.noise_nc, semantics.dtype)
         pairs = class_instance_pairs(semantics, instances, self.num_classes) if self.per_instance_styles else None
-        cond = (semantics, instances, instance_noise, positional, pairs)
+        pairs_here = pairs
 
         for name, upsample, _, _ in self.block_plan:
-            x = getattr(self, name)(upsample_nearest_2x(x) if upsample else x, *cond)
+            x = upsample_nearest_2x(x) if upsample else x
+            if pairs is not None and pairs_here[0].shape[2:] != x.shape[2:]:
+                # the masks resized once per resolution (from the full-size ones),
+                # shared by every norm there instead of resized by each
+                pairs_here = (resize_nearest(pairs[0], x.shape[2:]), *pairs[1:])
+            x = getattr(self, name)(x, semantics, instances, instance_noise, positional, pairs_here)
             if name == self.attentive_after:
                 x = self.attentive_norm(x)
         return paddle.tanh(self.conv_img(leaky_relu(x, 0.2)))

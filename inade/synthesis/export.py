@@ -9,7 +9,7 @@ from paddle.static import InputSpec
 
 from ..atomic import atomic_write_text
 from ..networks.spectral import fold_spectral_norm
-from .export_graph import give_batch_norms_affine_parameters
+from .export_graph import fold_inade_batch_norms, give_batch_norms_affine_parameters
 
 
 class _Inputs(paddle.nn.Layer):
@@ -67,7 +67,8 @@ def export_model(synth, out_dir: str) -> dict:
 
 def save_generator(generator, size, prefix: str) -> str:
     """paddle.jit.save a copy of ``generator`` at ``size`` (H, W) to ``prefix``.json/.pdiparams."""
-    generator = give_batch_norms_affine_parameters(fold_spectral_norm(copy.deepcopy(generator)).eval())
+    generator = fold_spectral_norm(copy.deepcopy(generator)).eval()
+    generator = give_batch_norms_affine_parameters(fold_inade_batch_norms(generator))
     specs = generator_inputs(generator, *size)
     paddle.jit.save(_Inputs(generator, [s.name for s in specs]), prefix, input_spec=specs)
     return prefix

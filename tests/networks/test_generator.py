@@ -175,3 +175,21 @@ def test_spade_hidden_width_is_configurable_and_read_back_from_releases():
 
     state = {k: v.numpy() for k, v in narrow.state_dict().items()}
     assert detect_generator_options(state, "spade", 6)["spade_hidden"] == 8
+
+
+def test_eval_generator_folds_its_batch_norms_and_matches_the_unfolded_norms(monkeypatch):
+    import inade.layers.norms as norms
+
+    paddle.seed(3)
+    generator = tiny_generator()
+    semantics, instances = inputs(2)
+    noise, z = paddle.randn([2, 3, 2, 3]), paddle.randn([2, 8])
+    for _ in range(2):  # running statistics of its own, away from 0 and 1
+        generator(semantics, instances, noise, z)
+    generator.eval()
+    with paddle.no_grad():
+        folded = generator(semantics, instances, noise, z).numpy()
+        monkeypatch.setattr(norms, "running_affine", lambda norm: None)  # every norm's batch norm runs as itself
+        unfolded = generator(semantics, instances, noise, z).numpy()
+    assert np.abs(unfolded).max() > 1e-4  # the reference initialisation's outputs are small
+    np.testing.assert_allclose(folded, unfolded, rtol=1e-4, atol=1e-8)

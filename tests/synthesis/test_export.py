@@ -75,3 +75,23 @@ def test_export_gives_affine_free_batch_norms_a_unit_scale_without_changing_them
     assert norm.weight is not None and norm.bias is not None
     np.testing.assert_array_equal(norm.weight.numpy(), np.ones(3, "float32"))
     np.testing.assert_allclose(network(x).numpy(), before, rtol=1e-6, atol=1e-6)
+
+
+def test_export_folds_the_inade_norms_batch_norms_into_stored_affines_without_changing_them():
+    from inade.layers import InadeNorm
+    from inade.layers.norms import FoldedBatchNorm
+    from inade.synthesis.export_graph import fold_inade_batch_norms
+
+    paddle.seed(2)
+    norm = InadeNorm(channels=3, num_classes=2, noise_nc=4, param_free_norm="batch")
+    segmap = paddle.nn.functional.one_hot(paddle.randint(0, 2, [2, 6, 6]), 2).transpose([0, 3, 1, 2])
+    instances = paddle.nn.functional.one_hot(paddle.randint(0, 3, [2, 6, 6]), 3).transpose([0, 3, 1, 2])
+    inputs = (paddle.randn([2, 3, 6, 6]) * 2 - 1, segmap, instances, paddle.randn([2, 3, 2, 4]))
+    norm.train()
+    norm(*inputs)  # running statistics away from 0 and 1
+    norm.eval()
+    before = norm(*inputs).numpy()
+    give_batch_norms_affine_parameters(fold_inade_batch_norms(norm))
+    assert isinstance(norm.param_free_norm, FoldedBatchNorm)
+    assert all(p.stop_gradient for p in norm.param_free_norm.buffers())  # nothing to train, saved with the graph
+    np.testing.assert_allclose(norm(*inputs).numpy(), before, rtol=1e-6, atol=1e-6)
