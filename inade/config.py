@@ -194,10 +194,10 @@ class ModelConfig:
     encoder_colour_statistics: bool = False
     # INADE norms over batch norm keep only their input for the backward pass
     # and recompute the rest (backends/fused_norm.py, with the onednn backend):
-    # less memory, faster at the paper's size and a few percent slower at small
-    # ones (docs/performance.md). Training only; results match to float rounding.
-    # None: wherever it applies; true: the same, and an error where it cannot;
-    # false: off.
+    # less memory, faster on large activations and slower on small ones
+    # (docs/performance.md). Training only; results match to float rounding.
+    # None: the norms whose input has at least 1M values per image (inade.layers.
+    # norms.RECOMPUTE_MIN_VALUES); true: every norm, an error where it cannot apply; false: none.
     recompute_norms: Optional[bool] = None
 
     def __post_init__(self):

@@ -9,7 +9,7 @@ One multiply-add counts as 2 FLOPs. Counted in a forward pass:
 - every nn.Linear (the generator's z layer, the norms' noise layers);
 - INADE's norm: its two [P, C] x [P, HW] products (gamma and beta spread from
   the P (class, instance) pairs present), 2 * 2 * P * C * H * W per image
-  (with model.recompute_norms, the training backward spreads gamma once more);
+  (where it recomputes, model.recompute_norms, the training backward spreads gamma once more);
 - the encoder's instance pooling, a [K, HW] x [HW, 4 noise_nc] product.
 
 Backward (``count_training_flops``, one real training step with hooks): each
@@ -100,7 +100,7 @@ def _inade_norm(layer, inputs, output):
     flops = 2 * 2 * int(batch) * int(pairs[0].shape[1]) * channels * int(height) * int(width)
     # the per-pair rows carry the gradient (tables, noise layer, encoded noise); the masks none
     rows_train = _trains(layer.class_weight, layer.class_bias, layer.fc_noise.weight, inputs[3]) > 0
-    if not layer.recomputes():
+    if not layer.recomputes(inputs[0].shape):
         return flops, flops * rows_train
     # the fused node (backends/fused_norm.py): two per-pair sums serve every
     # gradient, and x's gradient spreads gamma once more

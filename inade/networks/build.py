@@ -24,7 +24,7 @@ def build_generator(model, num_classes: int, crop_size: int, aspect_ratio: float
         attentive_norm_width=model.attentive_norm_width,
         attentive_norm_entities=model.attentive_norm_entities,
         spade_hidden=model.spade_hidden,
-        recompute_norms=model.recompute_norms is not False,  # None: wherever it applies
+        recompute_norms=model.recompute_norms,
     )
 
 

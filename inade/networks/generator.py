@@ -54,7 +54,8 @@ class Generator(nn.Layer):
             (false for models trained with the reference's --no_instance).
         spade_hidden: hidden channels of SPADE norms (128 in the reference).
         recompute_norms: INADE norms over batch norm keep less for the
-            backward pass (see inade.backends.fused_norm).
+            backward pass (see inade.backends.fused_norm): all (True), none
+            (False) or those with large inputs (None, see InadeNorm.recomputes).
         attentive_norm_width: apply an AttentiveNorm layer (n = attentive_norm_entities)
             after the last block whose output has this width; None for none.
     """
@@ -77,7 +78,7 @@ class Generator(nn.Layer):
         attentive_norm_width: int | None = None,
         attentive_norm_entities: int = 16,
         spade_hidden: int = 128,
-        recompute_norms: bool = False,
+        recompute_norms: bool | None = None,
     ):
         super().__init__()
         self.norm_kind = norm_kind(norm_mode)

@@ -98,7 +98,7 @@ def test_the_paddle_backend_runs_the_separate_ops_even_when_recomputing_is_asked
     inputs = _inputs(rng)
     upstream = paddle.to_tensor(rng.standard_normal((2, 4, 8, 8)).astype("float32"))
     with backends.using("paddle"):
-        assert not asked.recomputes()
+        assert not asked.recomputes([2, 4, 8, 8])
         got = _run(asked, inputs, upstream)
     expected = _run(separate, inputs, upstream)
     np.testing.assert_array_equal(got[0], expected[0])
@@ -106,11 +106,15 @@ def test_the_paddle_backend_runs_the_separate_ops_even_when_recomputing_is_asked
         np.testing.assert_array_equal(g, e)
 
 
-def test_the_configuration_recomputes_by_default_and_can_turn_it_off():
+def test_the_configuration_recomputes_large_inputs_by_default_and_can_choose():
     from inade.config import ModelConfig
+    from inade.layers.norms import RECOMPUTE_MIN_VALUES
     from inade.networks.build import build_generator
 
-    for setting, expected in ((None, True), (True, True), (False, False)):
+    small, large = [8, 4, 64, RECOMPUTE_MIN_VALUES // 512], [1, 4, 1024, RECOMPUTE_MIN_VALUES // 4096]  # per image
+    for setting, expected in ((None, (False, True)), (True, (True, True)), (False, (False, False))):
         model = ModelConfig(ngf=4, noise_nc=4, recompute_norms=setting)
-        generator = build_generator(model, num_classes=4, crop_size=32, aspect_ratio=1.0)
-        assert {layer.recompute for layer in generator.sublayers() if isinstance(layer, InadeNorm)} == {expected}
+        generator = build_generator(model, num_classes=4, crop_size=32, aspect_ratio=1.0).train()
+        norms = [layer for layer in generator.sublayers() if isinstance(layer, InadeNorm)]
+        assert {(norm.recomputes(small), norm.recomputes(large)) for norm in norms} == {expected}
+        assert not any(norm.eval().recomputes(large) for norm in norms)  # training only
