@@ -12,8 +12,8 @@ is the weight applied to per-tap sums of the input,
 
 and each S_tap(k) is the sum of x over all of instance k's pixels less the
 pixels whose neighbour at -offset is not in k: border pixels only. So the
-heads cost one [K, HW] x [HW, C] product, a small product over the border
-pixels and a [K, 9C] x [9C, Cout] one, instead of a full-resolution
+heads cost one [K, HW] x [HW, C] product, a sum over the border pixels and
+a [K, 9C] x [9C, Cout] product, instead of a full-resolution
 convolution; no map of 4 x noise_nc channels or its gradient is written. The
 same function as the plain path to float rounding, for one-hot instance maps
 (a pixel of no instance counts as instance 0's wherever the convolution's
@@ -70,11 +70,11 @@ def instance_tap_sums(x, ids, masks, kernel_size: tuple):
             image, row, col = border[:, 0], border[:, 1], border[:, 2]
             disagreement = 1.0 - paddle.gather_nd(agreement.transpose([0, 2, 3, 1]), border).astype(x.dtype)  # [Nb, taps]
             owner = image * num_instances + paddle.gather_nd(ids[:, 0], border).astype("int64")  # [Nb]: (image, instance)
-            owners = (owner.unsqueeze(0) == paddle.arange(batch * num_instances, dtype="int64").unsqueeze(1)).astype(x.dtype)
             pixel = image * (height * width) + row * width + col
         pixels = paddle.index_select(x.transpose([1, 0, 2, 3]).reshape([channels, -1]), pixel, axis=1)  # [C, Nb]
         unseen = disagreement.unsqueeze(-1) * pixels.T.unsqueeze(1)  # [Nb, taps, C]
-        correction = paddle.matmul(owners, unseen.reshape([-1, taps * channels]))  # [B*K, taps*C]
+        correction = paddle.index_add(paddle.zeros([batch * num_instances, taps * channels], x.dtype), owner, 0,
+                                      unseen.reshape([-1, taps * channels]))  # [B*K, taps*C]
         sums = sums - correction.reshape([batch, num_instances, taps, channels])
     return sums.reshape([batch, num_instances, taps * channels])
 
