@@ -30,6 +30,21 @@ def spread_rows(rows, masks, shape):
     return paddle.matmul(rows, masks, transpose_x=True).reshape(shape)
 
 
+def spread_affine(scale_rows, shift_rows, masks, x):
+    """``spread_rows(scale_rows) * x + spread_rows(shift_rows)`` for rows
+    [B, P, C], masks [B, P, HW] and x [B, C, H, W]. Where no gradient is
+    recorded (sampling, or inside an autograd node's forward) with the onednn
+    backend, in place on the first spread: each fresh activation-sized buffer
+    costs a round of page faults, more than the arithmetic (a * b on 33.5 MB
+    here: 32 ms out of place, 6.5 ms in place)."""
+    records = paddle.is_grad_enabled() and not all(t.stop_gradient for t in (scale_rows, shift_rows, x))
+    if records or not (backends.fast() and paddle.in_dynamic_mode()):
+        return spread_rows(scale_rows, masks, x.shape) * x + spread_rows(shift_rows, masks, x.shape)
+    out = spread_rows(scale_rows, masks, x.shape)
+    out.multiply_(x)
+    return out.add_(spread_rows(shift_rows, masks, x.shape))
+
+
 def _channel(vector):
     return vector.reshape([1, -1, 1, 1])
 
@@ -52,11 +67,7 @@ class _NormalizeModulate(PyLayer):
         ctx.wants_grad = [not t.stop_gradient for t in (x, scale_rows, shift_rows)]
         folded_scale = scale_rows * inv_std  # [B, P, C]
         folded_shift = shift_rows - folded_scale * mean
-        # in place on the node's own temporaries: each activation-sized
-        # allocation costs a round of fresh pages, more than the arithmetic
-        out = spread_rows(folded_scale, masks, x.shape)
-        out.multiply_(x)
-        return out.add_(spread_rows(folded_shift, masks, x.shape))
+        return spread_affine(folded_scale, folded_shift, masks, x)  # records nothing here: in place
 
     @staticmethod
     def backward(ctx, grad):
@@ -78,7 +89,7 @@ class _NormalizeModulate(PyLayer):
             mean_g_normalized = (scale_rows * grad_normalized_sum).sum([0, 1]) / count
             x_coefficient = inv_std * inv_std * mean_g_normalized
             offset = x_coefficient * mean - inv_std * mean_g
-            # grad_x = A * grad - x * x_coefficient + offset, in place (see forward)
+            # grad_x = A * grad - x * x_coefficient + offset, in place (see spread_affine)
             grad_x = spread_rows(scale_rows * inv_std, masks, x.shape)
             grad_x.multiply_(grad)
             paddle.assign(x, product)

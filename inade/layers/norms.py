@@ -11,7 +11,7 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 
 from ..backends.conv import Conv2D
-from ..backends.fused_norm import batch_norm_modulate, fusable, spread_rows
+from ..backends.fused_norm import batch_norm_modulate, fusable, spread_affine, spread_rows
 from ..paddle_private import batch_norm_settings
 from .resize import resize_nearest
 from ..norm_kinds import ParamFreeNorm
@@ -188,7 +188,7 @@ class InadeNorm(nn.Layer):
         both rows, [2, B, P, C] over the masks, was slower there: the
         broadcast product and splitting its result copy the activations.)"""
         gamma, beta = paddle.unbind(rows[:, :2] * noise_rows + rows[:, 2:], axis=2)  # [B, P, C] each
-        return spread_rows(gamma * a, masks, x.shape) * x + spread_rows(gamma * b + beta, masks, x.shape)
+        return spread_affine(gamma * a, gamma * b + beta, masks, x)
 
 
 class SpadeNorm(nn.Layer):

@@ -118,3 +118,26 @@ def test_the_configuration_recomputes_large_inputs_by_default_and_can_choose():
         norms = [layer for layer in generator.sublayers() if isinstance(layer, InadeNorm)]
         assert {(norm.recomputes(small), norm.recomputes(large)) for norm in norms} == {expected}
         assert not any(norm.eval().recomputes(large) for norm in norms)  # training only
+
+
+def test_spread_affine_works_in_place_only_where_nothing_is_recorded(monkeypatch):
+    from inade.backends import fused_norm
+
+    rng = np.random.default_rng(3)
+    x, scale, shift = (paddle.to_tensor(rng.standard_normal(shape).astype("float32"))
+                       for shape in ((2, 3, 4, 5), (2, 6, 3), (2, 6, 3)))
+    masks = paddle.to_tensor(np.eye(6, dtype="float32")[rng.integers(0, 6, (2, 20))].transpose(0, 2, 1).copy())
+    expected = (fused_norm.spread_rows(scale, masks, x.shape) * x + fused_norm.spread_rows(shift, masks, x.shape)).numpy()
+    in_place = []
+    original = paddle.Tensor.multiply_
+    monkeypatch.setattr(paddle.Tensor, "multiply_", lambda self, other: in_place.append(1) or original(self, other))
+    with paddle.no_grad():
+        np.testing.assert_allclose(fused_norm.spread_affine(scale, shift, masks, x).numpy(), expected, rtol=1e-6)
+    assert in_place == [1]
+    for t in (x, scale, shift):
+        t.stop_gradient = False
+    out = fused_norm.spread_affine(scale, shift, masks, x)  # recorded: out of place, with its gradients
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-6)
+    assert in_place == [1]
+    (grad_x,) = paddle.grad([out.sum()], [x])
+    np.testing.assert_allclose(grad_x.numpy(), fused_norm.spread_rows(scale, masks, x.shape).numpy(), rtol=1e-6)
