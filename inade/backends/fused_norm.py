@@ -5,10 +5,10 @@ Built from separate ops, ``gamma * batch_norm(x) + beta`` keeps three
 activation-sized tensors per norm for the backward pass: the input of the
 batch norm, its output and gamma. This node keeps only the input (with the
 per-channel statistics and the small per-pair tables) and recomputes what it
-needs in the backward pass: a lower training peak at the paper setting, a
-little faster there and a little slower at small sizes (docs/backends.md);
-so it is an option, not the default. The result matches the separate ops to
-float tolerance.
+needs in the backward pass: a lower training peak, faster on large
+activations and slower on small ones (docs/performance.md), so by default
+only the norms with large inputs use it (inade.layers.norms.RECOMPUTE_MIN_VALUES).
+The result matches the separate ops to float tolerance.
 
 In eval mode the batch norm is a fixed per-channel ``a * x + b`` (its running
 statistics), which folds into the per-pair rows the same way with no node of

@@ -24,14 +24,15 @@ from __future__ import annotations
 import paddle
 import paddle.nn.functional as F
 
+from .. import backends
 from ..layers.resize import resize_nearest
 
 
 def applies(num_instances: int, out_channels: int) -> bool:
-    """Whether the encoder takes this path (with the onednn backend): in a
+    """Whether the encoder takes this path: with the onednn backend, in a
     dynamic graph, where it does less work than the convolution (fewer
     instances than output channels)."""
-    return paddle.in_dynamic_mode() and num_instances < out_channels
+    return backends.fast() and paddle.in_dynamic_mode() and num_instances < out_channels
 
 
 def neighbour_agreement(ids, has_instance, kernel_size: tuple):

@@ -33,7 +33,6 @@ from typing import NamedTuple
 import paddle
 import paddle.nn as nn
 
-from .. import backends
 from ..backends.conv import pair
 from ..backends.pooled_conv import applies as pooled_heads_apply
 from ..backends.narrow_conv import NarrowConv2D
@@ -121,7 +120,7 @@ def _encoder_tail(encoder: InstanceAdaptiveEncoder, instances_seen: list, convol
         forward, backward = _conv(layer, inputs, output)
         pixels, num_instances = 4 * height * width, instances_seen[0]
         heads_trained, input_trains = _trains(heads[0].weight) > 0, _trains(output) > 0
-        if backends.fast() and pooled_heads_apply(num_instances, out_channels):
+        if pooled_heads_apply(num_instances, out_channels):
             instance_sums = 2 * batch * num_instances * pixels * in_channels  # the border corrections are not counted
             weighting = 2 * batch * num_instances * kh * kw * in_channels * out_channels
             return (forward + instance_sums + weighting,

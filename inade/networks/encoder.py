@@ -5,7 +5,6 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from .. import backends
 from ..backends.pooled_conv import applies as pooled_heads_apply, instance_average_of_conv
 from ..layers.activation import leaky_relu
 from ..layers.instance_conv import InstanceAwareConv2d, instance_aware_conv2d
@@ -28,7 +27,7 @@ def pooled_heads(y, ids, instances, weight, bias):
     """The heads' instance-aware convolution averaged over each instance:
     [B, K, Cout]. With the onednn backend, computed without the convolution's
     maps (backends/pooled_conv.py) where that is less work."""
-    if backends.fast() and pooled_heads_apply(instances.shape[1], weight.shape[0]):
+    if pooled_heads_apply(instances.shape[1], weight.shape[0]):
         return instance_average_of_conv(y, ids, instances, weight, bias)
     maps = instance_aware_conv2d(y, ids, weight, bias, stride=1, padding=1)  # [B, Cout, H, W]
     return instance_average_pool(maps, instances)
