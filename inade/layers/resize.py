@@ -10,6 +10,9 @@ import paddle
 import paddle.nn.functional as F
 from paddle.autograd import PyLayer
 
+from .. import backends
+from ..backends import bilinear
+
 
 def resize_nearest(x: paddle.Tensor, size) -> paddle.Tensor:
     """Nearest-neighbour resize of a label-like map to ``size`` (H, W).
@@ -77,8 +80,11 @@ def resize_bilinear(x: paddle.Tensor, size) -> paddle.Tensor:
 def upsample_bilinear_2x(x: paddle.Tensor) -> paddle.Tensor:
     """F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False);
     in a saved graph, each output pixel as 3/4 of its source and 1/4 of the
-    neighbour on its side (the border repeated)."""
+    neighbour on its side (the border repeated). With the onednn backend its
+    gradient is that stencil transposed (inade.backends.bilinear)."""
     if paddle.in_dynamic_mode():
+        if backends.fast() and not x.stop_gradient and paddle.is_grad_enabled():
+            return bilinear.upsample_2x(x)
         return F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
     for axis in (2, 3):
         size = int(x.shape[axis])
