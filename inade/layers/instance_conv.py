@@ -55,26 +55,38 @@ def instance_aware_conv2d(
         raise ValueError(f"instance-aware conv expects {in_channels} input channels, got {channels}")
     out = conv2d(x, weight, bias, stride=stride, padding=padding)
     out_h, out_w = out.shape[2:]
-    padded_h, padded_w = height + 2 * padding, width + 2 * padding
     with paddle.no_grad():
         ids = resize_nearest(instance_ids.astype(x.dtype), (height, width))
         border, foreign = _border_taps(ids, kh, kw, stride, padding, out_h, out_w)
-        b, i, j = border[:, 0], border[:, 1], border[:, 2]
-        tap_offsets = paddle.to_tensor([dy * padded_w + dx for dy in range(kh) for dx in range(kw)], dtype="int64")
-        first_tap = b * (padded_h * padded_w) + i * (stride * padded_w) + j * stride  # [Nb]
-        tap_rows = (first_tap.unsqueeze(1) + tap_offsets.unsqueeze(0)).reshape([-1])  # [Nb * k*k]
-        out_rows = b * (out_h * out_w) + i * out_w + j  # [Nb]
-    pixels = F.pad(x, [padding] * 4).transpose([0, 2, 3, 1]).reshape([-1, channels])  # [B*Hp*Wp, C]
-    patches = paddle.gather(pixels, tap_rows).reshape([-1, kh * kw, channels])  # [Nb, k*k, C]
-    patches = patches * foreign.astype(x.dtype).unsqueeze(-1)
+        b, i, j = (border[:, axis : axis + 1] for axis in range(3))  # [Nb, 1] each
+        rows = i * stride - padding + paddle.to_tensor([dy for dy in range(kh) for _ in range(kw)], dtype="int64")
+        cols = j * stride - padding + paddle.to_tensor([dx for _ in range(kh) for dx in range(kw)], dtype="int64")
+        # taps in the zero padding add nothing: they read pixel 0, weighted 0
+        inside = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)  # [Nb, k*k]
+        tap_pixels = paddle.where(inside, b * (height * width) + rows * width + cols, paddle.zeros_like(rows))
+        foreign = foreign.astype(x.dtype) * inside.astype(x.dtype)
+        out_pixels = (b * (out_h * out_w) + i * out_w + j).reshape([-1])  # [Nb]
+    # The input is gathered pixels-first (one transposed copy; rows gather fast,
+    # Paddle's index_select along the last axis was several times slower), with
+    # no padded copy; the correction goes into the output channels-first, a
+    # view at batch 1 (index_add along the last axis: the pixels-first layout
+    # costs a full transposed copy each way and made it several times slower).
+    pixels = x.transpose([0, 2, 3, 1]).reshape([-1, channels])  # [B*H*W, C]
+    patches = paddle.gather(pixels, tap_pixels.reshape([-1])).reshape([-1, kh * kw, channels])  # [Nb, k*k, C]
+    patches = patches * foreign.unsqueeze(-1)
     taps = weight.transpose([2, 3, 1, 0]).reshape([kh * kw * channels, out_channels])
     correction = paddle.matmul(patches.reshape([-1, kh * kw * channels]), taps)  # [Nb, Cout]
-    # Channels first, so that the correction goes in along the last axis: the
-    # pixels-first layout costs a full transposed copy each way and made
-    # index_add several times slower at 256x256.
-    by_channel = out.reshape([batch, out_channels, out_h * out_w]).transpose([1, 0, 2]).reshape([out_channels, -1])  # [Cout, B*Ho*Wo]
-    by_channel = paddle.index_add(by_channel, out_rows, 1, -correction.T)
-    return by_channel.reshape([out_channels, batch, out_h, out_w]).transpose([1, 0, 2, 3])
+    corrected = paddle.index_add(_by_channel(out), out_pixels, 1, -correction.T)  # [Cout, B*Ho*Wo]
+    if batch == 1:
+        return corrected.reshape([1, out_channels, out_h, out_w])
+    return corrected.reshape([out_channels, batch, out_h, out_w]).transpose([1, 0, 2, 3])
+
+
+def _by_channel(x):
+    """[B, C, H, W] -> [C, B*H*W]: a view at batch 1, a transposed copy otherwise."""
+    if x.shape[0] == 1:
+        return x.reshape([x.shape[1], -1])
+    return x.transpose([1, 0, 2, 3]).reshape([x.shape[1], -1])
 
 
 class InstanceAwareConv2d(nn.Layer):
