@@ -72,8 +72,12 @@ def instance_tap_sums(x, ids, masks, kernel_size: tuple):
             disagreement = 1.0 - paddle.gather_nd(agreement.transpose([0, 2, 3, 1]), border).astype(x.dtype)  # [Nb, taps]
             owner = image * num_instances + paddle.gather_nd(ids[:, 0], border).astype("int64")  # [Nb]: (image, instance)
             pixel = image * (height * width) + row * width + col
-        pixels = paddle.index_select(x.transpose([1, 0, 2, 3]).reshape([channels, -1]), pixel, axis=1)  # [C, Nb]
-        unseen = disagreement.unsqueeze(-1) * pixels.T.unsqueeze(1)  # [Nb, taps, C]
+        # rows of a pixels-first copy: Paddle's index_select along the last
+        # axis (and its gradient) was several times slower
+        pixels = paddle.gather(x.transpose([0, 2, 3, 1]).reshape([-1, channels]), pixel)  # [Nb, C]
+        # each pixel's outer product as a batched matmul of k = 1: the same
+        # products, 2-3x faster forward and backward than Paddle's broadcast multiply
+        unseen = paddle.matmul(disagreement.unsqueeze(-1), pixels.unsqueeze(1))  # [Nb, taps, C]
         correction = paddle.index_add(paddle.zeros([batch * num_instances, taps * channels], x.dtype), owner, 0,
                                       unseen.reshape([-1, taps * channels]))  # [B*K, taps*C]
         sums = sums - correction.reshape([batch, num_instances, taps, channels])
