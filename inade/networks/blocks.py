@@ -36,6 +36,6 @@ class ResnetBlock(nn.Layer):
     def forward(self, x, *cond):
         """cond: what the norms take besides x (segmap, instances, instance noise, positional map)."""
         shortcut = self.conv_s(self.norm_s(x, *cond)) if self.learned_shortcut else x
-        dx = self.conv_0(leaky_relu(self.norm_0(x, *cond), 0.2))
-        dx = self.conv_1(leaky_relu(self.norm_1(dx, *cond), 0.2))
+        dx = self.conv_0(leaky_relu(self.norm_0(x, *cond), 0.2, overwrite=True))
+        dx = self.conv_1(leaky_relu(self.norm_1(dx, *cond), 0.2, overwrite=True))
         return shortcut + dx

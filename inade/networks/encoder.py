@@ -16,7 +16,7 @@ HEADS = ("scale_conv_mu", "scale_conv_var", "bias_conv_mu", "bias_conv_var")
 
 
 def _norm_act(x):
-    return leaky_relu(F.instance_norm(x, eps=1e-5), 0.2)
+    return leaky_relu(F.instance_norm(x, eps=1e-5), 0.2, overwrite=True)
 
 
 def _up(x):

@@ -211,4 +211,4 @@ class Generator(nn.Layer):
             x = getattr(self, name)(x, semantics, instances, instance_noise, positional, pairs_here)
             if name == self.attentive_after:
                 x = self.attentive_norm(x)
-        return paddle.tanh(self.conv_img(leaky_relu(x, 0.2)))
+        return paddle.tanh(self.conv_img(leaky_relu(x, 0.2, overwrite=True)))

@@ -67,3 +67,22 @@ def test_the_networks_activation_uses_it_only_with_the_onednn_backend(monkeypatc
     with backends.using("onednn"):
         leaky_relu(x, 0.2)
     assert calls == [0.2]
+
+
+def test_overwrite_writes_into_a_temporary_only_where_no_gradient_is_recorded():
+    values = np.array([[-1.0, 2.0, -3.0]], "float32")
+    expected = F.leaky_relu(paddle.to_tensor(values), 0.2).numpy()
+    with backends.using("onednn"):
+        with paddle.no_grad():
+            x = paddle.to_tensor(values)
+            out = leaky_relu(x, 0.2, overwrite=True)
+            np.testing.assert_array_equal(x.numpy(), expected)  # written in place
+            assert out.data_ptr() == x.data_ptr()
+        recorded = paddle.to_tensor(values, stop_gradient=False) * 1.0
+        out = leaky_relu(recorded, 0.2, overwrite=True)  # the backward may need the input
+        np.testing.assert_array_equal(recorded.numpy(), values)
+        np.testing.assert_array_equal(out.numpy(), expected)
+    with backends.using("paddle"), paddle.no_grad():
+        x = paddle.to_tensor(values)
+        leaky_relu(x, 0.2, overwrite=True)  # the reference path writes nothing in place
+        np.testing.assert_array_equal(x.numpy(), values)
