@@ -77,14 +77,21 @@ def instance_aware_conv2d(
     taps = weight.transpose([2, 3, 1, 0]).reshape([kh * kw * channels, out_channels])
     correction = paddle.matmul(patches.reshape([-1, kh * kw * channels]), taps)  # [Nb, Cout]
     corrected = paddle.index_add(_by_channel(out), out_pixels, 1, -correction.T)  # [Cout, B*Ho*Wo]
-    if batch == 1:
+    if _single_image(x):
         return corrected.reshape([1, out_channels, out_h, out_w])
     return corrected.reshape([out_channels, batch, out_h, out_w]).transpose([1, 0, 2, 3])
 
 
+def _single_image(x) -> bool:
+    """Whether x holds one image, known while the code runs. A saved graph's
+    batch is a run-time value: branching on it there makes a conditional block,
+    in which Paddle Inference's oneDNN reshape fails."""
+    return paddle.in_dynamic_mode() and x.shape[0] == 1
+
+
 def _by_channel(x):
-    """[B, C, H, W] -> [C, B*H*W]: a view at batch 1, a transposed copy otherwise."""
-    if x.shape[0] == 1:
+    """[B, C, H, W] -> [C, B*H*W]: a view for one image, a transposed copy otherwise."""
+    if _single_image(x):
         return x.reshape([x.shape[1], -1])
     return x.transpose([1, 0, 2, 3]).reshape([x.shape[1], -1])
 
