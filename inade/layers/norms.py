@@ -159,35 +159,37 @@ class InadeNorm(nn.Layer):
             segmap, instances, self.num_classes)
         masks = resize_nearest(masks, (height, width))
         num_pairs = masks.shape[1]
-        tables = paddle.concat([self.class_weight, self.class_bias], axis=2)  # [L, C, 4]: w0 w1 b0 b1
-        tables = paddle.concat([tables, paddle.zeros([1, channels, 4], tables.dtype)])  # + "no class"
-        rows = paddle.gather(tables, pair_class).transpose([0, 2, 1])  # [P, 4, C]
-        noise_rows = self.fc_noise(instance_noise)  # [B, K, 2, C]
-        noise_rows = paddle.concat([noise_rows, paddle.zeros([batch, 1, 2, channels], noise_rows.dtype)], axis=1)
-        noise_rows = paddle.gather(noise_rows, pair_instance, axis=1)  # [B, P, 2, C]: + "no instance"
+        # Each pair's rows picked by one-hot products ("no class" and "no
+        # instance" match no row: zeros), the same values as gathering from
+        # tables with a zero row appended, without the concatenations whose
+        # gradients were several times the cost of everything else here.
+        class_of_pair = (pair_class.unsqueeze(1) == paddle.arange(self.num_classes, dtype=pair_class.dtype)).astype(x.dtype)  # [P, L]
+        weight_rows, bias_rows = (paddle.matmul(class_of_pair, table.reshape([self.num_classes, 2 * channels]))
+                                  .reshape([-1, channels, 2]).transpose([0, 2, 1]) for table in (self.class_weight, self.class_bias))  # [P, 2, C]
+        noise = self.fc_noise(instance_noise)  # [B, K, 2, C]
+        num_instances = noise.shape[1]
+        instance_of_pair = (pair_instance.unsqueeze(1) == paddle.arange(num_instances, dtype=pair_instance.dtype)).astype(x.dtype)  # [P, K]
+        noise_rows = paddle.matmul(instance_of_pair, noise.reshape([batch, num_instances, 2 * channels])).reshape(
+            [batch, -1, 2, channels])  # [B, P, 2, C]
+        gamma, beta = paddle.unbind(weight_rows * noise_rows + bias_rows, axis=2)  # [B, P, C] each
         flat_masks = masks.reshape([batch, num_pairs, height * width])  # [B, P, HW]
 
         affine = running_affine(self.param_free_norm)
         if affine is not None:
-            return self._modulate_folded(x, rows, noise_rows, flat_masks, *affine)
-        scale_rows, shift_rows = (rows[:, path] * noise_rows[:, :, path] + rows[:, 2 + path] for path in (0, 1))  # [B, P, C]
+            return self._modulate_folded(x, gamma, beta, flat_masks, *affine)
         if self.recomputes(x.shape):
-            return batch_norm_modulate(self.param_free_norm, x, scale_rows, shift_rows, flat_masks)
-
-        return (spread_rows(scale_rows, flat_masks, x.shape) * self.param_free_norm(x)
-                + spread_rows(shift_rows, flat_masks, x.shape))
+            return batch_norm_modulate(self.param_free_norm, x, gamma, beta, flat_masks)
+        return spread_rows(gamma, flat_masks, x.shape) * self.param_free_norm(x) + spread_rows(beta, flat_masks, x.shape)
 
     @staticmethod
-    def _modulate_folded(x, rows, noise_rows, masks, a, b):
+    def _modulate_folded(x, gamma, beta, masks, a, b):
         """The forward when norm(x) = a * x + b per channel (eval mode): then
         gamma * norm(x) + beta = (gamma * a) * x + (gamma * b + beta), with
         gamma and beta still per pair, so the norm's pass over the activations
-        folds into the small rows. Both paths' rows come from one product and
-        one sum: in a saved graph every operator is a oneDNN kernel call, and a
-        copy or a layout change, however small its tensors. (One spread of
-        both rows, [2, B, P, C] over the masks, was slower there: the
-        broadcast product and splitting its result copy the activations.)"""
-        gamma, beta = paddle.unbind(rows[:, :2] * noise_rows + rows[:, 2:], axis=2)  # [B, P, C] each
+        folds into the small rows. (One spread of both rows, [2, B, P, C] over
+        the masks, was slower in a saved graph, where every operator is a
+        oneDNN kernel call: the broadcast product and splitting its result
+        copy the activations.)"""
         return spread_affine(gamma * a, gamma * b + beta, masks, x)
 
 
