@@ -92,8 +92,7 @@ class _NormalizeModulate(PyLayer):
             # grad_x = A * grad - x * x_coefficient + offset, in place (see spread_affine)
             grad_x = spread_rows(scale_rows * inv_std, masks, x.shape)
             grad_x.multiply_(grad)
-            paddle.assign(x, product)
-            grad_x.subtract_(product.multiply_(_channel(x_coefficient)))
+            grad_x.subtract_(paddle.multiply(x, _channel(x_coefficient), out=product))
             grad_x.add_(_channel(offset))
         return (grad_x, None, None, grad_normalized_sum if scale_wants else None,
                 grad_sum if shift_wants else None, None)
