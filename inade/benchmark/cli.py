@@ -57,8 +57,9 @@ def main(argv=None) -> int:
     parser.add_argument("--compare", nargs="+", metavar="FILE",
                         help="an earlier result file: before / after; with two files, compare them and measure nothing")
     parser.add_argument("--scaling", action="store_true",
-                        help="seconds per iteration against image size (64, 128, 256) and instances (4, 16, 64) "
-                             "for the first --config (default paper); --out also writes the figure as .png")
+                        help="seconds per iteration against image size (64, 128, 256), instances (4, 16, 64) and "
+                             "batch size (1, 2, 4) for the first --config (default paper); --out also writes the "
+                             "figure as .png")
     parser.add_argument("--device", default="cpu", help="cpu (default), gpu or gpu:N: where the networks run")
     parser.add_argument("--single", help=argparse.SUPPRESS)  # one setting in this process (used internally)
     parser.add_argument("--train-only", action="store_true", help=argparse.SUPPRESS)

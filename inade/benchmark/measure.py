@@ -202,13 +202,15 @@ def benchmark(specs, runs: int = 3, warmup: int = 1, progress=None, device: str 
     return results
 
 
-SCALING = {"resolution": ("data.crop_size", (64, 128, 256)), "instances": (None, (4, 16, 64))}
+# sweep: (the configuration key it sets, or None for the instance count; its values)
+SCALING = {"resolution": ("data.crop_size", (64, 128, 256)), "instances": (None, (4, 16, 64)),
+           "batch": ("data.batch_size", (1, 2, 4))}
 
 
 def scaling(base: str = "paper", runs: int = 2, warmup: int = 1, overrides=(), progress=None, device: str = "cpu") -> dict:
-    """Seconds per training iteration of ``base`` against the image size and
-    against the number of instances (the other held at the base's), with each
-    point's work per second and its share of this machine's matmul peak."""
+    """Seconds per training iteration of ``base`` against the image size, the
+    number of instances and the batch size (the others held at the base's),
+    with each point's work per second and its share of this machine's matmul peak."""
     setting = resolve({"name": base, "overrides": list(overrides)})
     resolve_place(device)
     out = {"schema": SCHEMA, "base": setting.describe(), "runs": runs, "warmup": warmup, "machine": machine(),

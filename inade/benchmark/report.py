@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..errors import InadeError
 from ..tables import text_table
+from .measure import SCALING
 
 # The reference PyTorch release, paper setting, VGG off, measured on the machine
 # issue #10 was written on. Its GFLOP count is of its own operations: its D step
@@ -131,14 +132,14 @@ def _share_of_peak(result: dict, point: dict) -> float | None:
 
 def scaling_table(result: dict) -> str:
     rows = [("sweep", "value", "seconds/iteration", "images/s", "GFLOP", "GFLOP/s", "of peak", "peak GB")]
-    for sweep in ("resolution", "instances"):
+    for sweep in (name for name in SCALING if name in result):  # results written before a sweep existed lack it
         for value, point in result[sweep].items():
             rows.append(_row(sweep, value, point["train_iteration"], result.get("matmul_peak_gflop_per_second")))
     return text_table(rows)
 
 
 def scaling_figure(result: dict, path: str) -> None:
-    """Seconds per training iteration against image size and against instances."""
+    """Seconds per training iteration against image size, instances and batch size."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -147,9 +148,12 @@ def scaling_figure(result: dict, path: str) -> None:
     from ..atomic import atomic_path
 
     base = result.get("base", {})
-    panels = (("resolution", f"image size (pixels; {base.get('num_instances', '?')} instances)"),
-              ("instances", f"instances ({base.get('crop_size', '?')} x {base.get('crop_size', '?')})"))
-    fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
+    crop, instances = base.get("crop_size", "?"), base.get("num_instances", "?")
+    labels = {"resolution": f"image size (pixels; {instances} instances)",
+              "instances": f"instances ({crop} x {crop})",
+              "batch": f"batch size ({crop} x {crop}, {instances} instances)"}
+    panels = [(sweep, labels[sweep]) for sweep in SCALING if sweep in result]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.2))
     for ax, (sweep, label) in zip(axes, panels):
         points = sorted((int(value), point["train_iteration"]["seconds"], _share_of_peak(result, point))
                         for value, point in result[sweep].items())

@@ -206,28 +206,37 @@ def test_unknown_configurations_and_bad_files_are_one_line_errors(tmp_path):
         compare({"configurations": {"paper": {}}}, {"configurations": {"tiny": {}}})
 
 
-def test_scaling_sweeps_resolution_and_instances_and_draws_them(tmp_path, monkeypatch):
+def test_scaling_sweeps_resolution_instances_and_batch_and_draws_them(tmp_path, monkeypatch):
     # measured in this process (the tool uses one process per point), one run each
     monkeypatch.setattr(measure_module, "measure_in_subprocess",
                         lambda spec, runs, warmup, train_only, device: measure_module.measure_setting(spec, runs, warmup, train_only, device))
     result = measure_module.scaling("tiny", runs=1, warmup=0)
     assert list(result["resolution"]) == ["64", "128", "256"] and list(result["instances"]) == ["4", "16", "64"]
+    assert list(result["batch"]) == ["1", "2", "4"]
     assert result["resolution"]["128"]["setting"]["crop_size"] == 128
     assert result["instances"]["64"]["setting"]["num_instances"] == 64
-    assert all(point["train_iteration"]["seconds"] > 0 for sweep in ("resolution", "instances")
+    assert result["batch"]["4"]["setting"]["batch_size"] == 4
+    assert all(point["train_iteration"]["seconds"] > 0 for sweep in ("resolution", "instances", "batch")
                for point in result[sweep].values())
+    one, four = (result["batch"][v]["train_iteration"] for v in ("1", "4"))
+    assert four["gflop"] == pytest.approx(4 * one["gflop"], rel=0.05)  # the work grows with the batch
     assert result["matmul_peak_gflop_per_second"] > 0
     small, large = (result["resolution"][v]["train_iteration"] for v in ("64", "256"))
     assert 0 < small["gflop"] < large["gflop"]  # 16x the pixels: more work, counted per point
     assert all(t["gflop_per_second"] == pytest.approx(t["gflop"] / t["seconds"]) for t in (small, large))
-    assert "resolution  128" in scaling_table(result)
+    assert "resolution  128" in scaling_table(result) and "batch       4" in scaling_table(result)
     share = small["gflop_per_second"] / result["matmul_peak_gflop_per_second"]
     assert f"{share:.0%}" in scaling_table(result).splitlines()[1]  # the 64-pixel row
     scaling_figure(result, str(tmp_path / "scaling.png"))
     from PIL import Image
 
     with Image.open(tmp_path / "scaling.png") as figure:
-        assert figure.size == (800, 320) and np.asarray(figure.convert("L")).std() > 0
+        assert figure.size == (1200, 320) and np.asarray(figure.convert("L")).std() > 0  # three panels
+    del result["batch"]  # a result written before the batch sweep existed still draws and tabulates
+    scaling_figure(result, str(tmp_path / "older.png"))
+    assert "batch" not in scaling_table(result)
+    with Image.open(tmp_path / "older.png") as figure:
+        assert figure.size == (800, 320)
 
 
 def test_interleaved_timing_alternates_the_functions_and_skips_the_warmup():
