@@ -10,6 +10,7 @@ import time
 import numpy as np
 import paddle
 
+from ..data.semantics import class_channels
 from ..errors import InadeError
 from ..synthesis.devices import resolve_place
 from ..training.precision import AMP_DTYPES, Precision
@@ -90,7 +91,7 @@ def gpu_check(device: str = "gpu", iterations: int = 50, precisions=("off", "fp1
     require_gpu(device)
     setting = resolve("paper")
     dataset = training_dataset(setting)
-    num_classes = dataset.label_nc + (1 if dataset.contain_dontcare else 0)
+    num_classes = class_channels(dataset.label_nc, dataset.contain_dontcare)
     paddle.seed(setting.config.seed)
     # spectral norm folded into the weights, as sampling runs the generator: both forwards see the same weights
     generator = fold_spectral_norm(build_generator(setting.config.model, num_classes, setting.config.data.crop_size, 1.0))

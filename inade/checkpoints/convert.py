@@ -8,6 +8,7 @@ import re
 
 from ..config import Config, save_config, to_dict
 from ..data.formats import FORMATS
+from ..data.semantics import class_channels
 from ..errors import CheckpointError
 from ..networks.build import build_discriminator, build_encoder, build_generator
 from ..norm_kinds import NORM_KINDS
@@ -121,7 +122,7 @@ def convert_release(source, config: Config, out_dir: str, key: str | None = None
     if data.label_nc is None:
         raise CheckpointError("data.label_nc must be set to convert a checkpoint of a custom dataset")
     label_nc, contain_dontcare = data.label_nc, bool(data.contain_dontcare)
-    num_classes = label_nc + (1 if contain_dontcare else 0)
+    num_classes = class_channels(label_nc, contain_dontcare)
     options = detect_generator_options(states["generator"], mode, num_classes)
     # SPADE/CLADE generators start from z (a linear layer) only when trained with their image encoder.
     config.model.use_encoder = "encoder" in states if NORM_KINDS[mode].always_image_noise else options["use_z"]

@@ -22,13 +22,19 @@ def label_onehot(label: paddle.Tensor, num_classes: int) -> paddle.Tensor:
     return F.one_hot(label[:, 0].astype("int64"), num_classes).transpose([0, 3, 1, 2])
 
 
+def class_channels(label_nc: int, contain_dontcare: bool) -> int:
+    """The generator's class channels for a dataset: its labels, and one more
+    for the don't-care class where the dataset has one (the instance edge
+    channel comes on top, see semantic_input)."""
+    return label_nc + (1 if contain_dontcare else 0)
+
+
 def semantic_input(label: paddle.Tensor, instance: paddle.Tensor, label_nc: int, contain_dontcare: bool,
                    edges: bool = True) -> paddle.Tensor:
     """One-hot labels (+ the don't-care channel) with the instance edge map
     appended last: [B, label_nc (+1) + 1, H, W]; without ``edges`` (models
     trained with the reference's --no_instance) [B, label_nc (+1), H, W]."""
-    num_classes = label_nc + (1 if contain_dontcare else 0)
-    onehot = label_onehot(label, num_classes)
+    onehot = label_onehot(label, class_channels(label_nc, contain_dontcare))
     return paddle.concat([onehot, instance_edges(instance)], axis=1) if edges else onehot
 
 

@@ -16,6 +16,7 @@ import paddle
 
 from ..config import lr_factor, save_config, to_dict
 from ..data.loader import DeviceTransfer, build_loader
+from ..data.semantics import class_channels
 from ..errors import InadeError
 from ..losses import load_vgg19
 from ..networks.build import build_discriminator, build_encoder, build_generator
@@ -84,7 +85,7 @@ class Training:
         self.config = config
         self.dataset = dataset
         data, model = config.data, config.model
-        self.num_classes = dataset.label_nc + (1 if dataset.contain_dontcare else 0)
+        self.num_classes = class_channels(dataset.label_nc, dataset.contain_dontcare)
         self.generator = build_generator(model, self.num_classes, data.crop_size, data.aspect_ratio)
         self.encoder = build_encoder(model, data.crop_size)
         self.discriminator = build_discriminator(model, self.num_classes)

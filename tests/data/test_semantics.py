@@ -3,7 +3,7 @@ import os
 import numpy as np
 import paddle
 
-from inade.data.semantics import instance_edges, instance_onehot, semantic_input
+from inade.data.semantics import class_channels, instance_edges, instance_onehot, semantic_input
 
 
 def test_matches_reference_fixture_inputs(fixtures_dir):
@@ -26,6 +26,7 @@ def test_edges_mark_both_sides_and_dontcare_gets_its_channel():
     np.testing.assert_array_equal(instance_edges(instance).numpy()[0, 0], expected)
     label = paddle.to_tensor(np.array([[0, 3], [1, 3]]).reshape(1, 1, 2, 2))  # 3 = don't care for label_nc 3
     semantics = semantic_input(label, paddle.zeros([1, 1, 2, 2], "int64"), label_nc=3, contain_dontcare=True)
-    assert semantics.shape == [1, 5, 2, 2]
+    assert semantics.shape == [1, 5, 2, 2] and class_channels(3, True) == 4  # + the edge channel
+    assert class_channels(3, False) == 3
     np.testing.assert_array_equal(semantics.numpy()[0, 3], [[0, 1], [0, 1]])
     assert float(semantics[0, 4].sum()) == 0.0
