@@ -23,6 +23,7 @@ from paddle.autograd import PyLayer
 
 from .. import backends
 from ..paddle_private import batch_norm_settings, batch_statistics
+from .recording import records_gradient
 
 
 def spread_rows(rows, masks, shape):
@@ -37,8 +38,7 @@ def spread_affine(scale_rows, shift_rows, masks, x):
     backend, in place on the first spread: each fresh activation-sized buffer
     costs a round of page faults, more than the arithmetic (a * b on 33.5 MB
     here: 32 ms out of place, 6.5 ms in place)."""
-    records = paddle.is_grad_enabled() and not all(t.stop_gradient for t in (scale_rows, shift_rows, x))
-    if records or not (backends.fast() and paddle.in_dynamic_mode()):
+    if records_gradient(scale_rows, shift_rows, x) or not (backends.fast() and paddle.in_dynamic_mode()):
         return spread_rows(scale_rows, masks, x.shape) * x + spread_rows(shift_rows, masks, x.shape)
     out = spread_rows(scale_rows, masks, x.shape)
     out.multiply_(x)

@@ -16,6 +16,7 @@ import paddle.nn.functional as F
 from paddle.autograd import PyLayer
 
 from ..paddle_private import leaky_relu_gradient
+from .recording import records_gradient
 
 
 class _LeakyReluKeepingOutput(PyLayer):
@@ -36,7 +37,7 @@ def applies(x: paddle.Tensor, negative_slope: float) -> bool:
     """Whether leaky_relu_keeping_output differs from F.leaky_relu here: in a
     dynamic-graph forward that records a gradient, with a slope whose output
     keeps the input's sign."""
-    return paddle.in_dynamic_mode() and not x.stop_gradient and 0.0 < negative_slope <= 1.0
+    return paddle.in_dynamic_mode() and records_gradient(x) and 0.0 < negative_slope <= 1.0
 
 
 def leaky_relu_keeping_output(x: paddle.Tensor, negative_slope: float) -> paddle.Tensor:

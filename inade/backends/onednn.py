@@ -32,6 +32,7 @@ import paddle
 from paddle.autograd import PyLayer
 
 from . import dnnl
+from .recording import records_gradient
 from .dnnl import (ARG_BIAS, ARG_DIFF_BIAS, ARG_DIFF_DST, ARG_DIFF_SRC, ARG_DIFF_WEIGHTS, ARG_DST, ARG_SCRATCHPAD,
                    ARG_SRC, ARG_WEIGHTS)
 
@@ -308,8 +309,7 @@ def _dense(tensor):
 def convolve(kernels: _Primitives, x, weight, bias=None):
     """The convolution ``kernels`` (from primitives) computes, with autograd
     where an operand wants a gradient."""
-    if not paddle.is_grad_enabled() or (x.stop_gradient and weight.stop_gradient
-                                         and (bias is None or bias.stop_gradient)):
+    if not records_gradient(x, weight, bias):
         return kernels.forward(_dense(x), _dense(weight), _dense(bias))
     return _Conv2DFunction.apply(x, weight, bias, kernels)
 

@@ -4,6 +4,7 @@ import paddle.nn.functional as F
 
 from .. import backends
 from ..backends.leaky_relu import leaky_relu_keeping_output
+from ..backends.recording import records_gradient
 
 
 def leaky_relu(x: paddle.Tensor, negative_slope: float = 0.2, overwrite: bool = False) -> paddle.Tensor:
@@ -18,7 +19,7 @@ def leaky_relu(x: paddle.Tensor, negative_slope: float = 0.2, overwrite: bool = 
     if not paddle.in_dynamic_mode():
         return paddle.maximum(x, x * negative_slope)
     if backends.fast():
-        if overwrite and (x.stop_gradient or not paddle.is_grad_enabled()):
+        if overwrite and not records_gradient(x):
             return F.leaky_relu_(x, negative_slope)
         return leaky_relu_keeping_output(x, negative_slope)
     return F.leaky_relu(x, negative_slope)

@@ -12,6 +12,7 @@ from paddle.autograd import PyLayer
 
 from .. import backends
 from ..backends import bilinear
+from ..backends.recording import records_gradient
 
 
 def resize_nearest(x: paddle.Tensor, size) -> paddle.Tensor:
@@ -83,7 +84,7 @@ def upsample_bilinear_2x(x: paddle.Tensor) -> paddle.Tensor:
     neighbour on its side (the border repeated). With the onednn backend its
     gradient is that stencil transposed (inade.backends.bilinear)."""
     if paddle.in_dynamic_mode():
-        if backends.fast() and not x.stop_gradient and paddle.is_grad_enabled():
+        if backends.fast() and records_gradient(x):
             return bilinear.upsample_2x(x)
         return F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
     for axis in (2, 3):
@@ -121,6 +122,6 @@ def upsample_nearest_2x(x: paddle.Tensor) -> paddle.Tensor:
     generator's sizes; without a gradient to take (sampling, export) the
     autograd node is skipped (and in saved graphs, where Paddle Inference runs
     a PyLayer as a slow sub-program)."""
-    if x.stop_gradient or not paddle.in_dynamic_mode():
+    if not paddle.in_dynamic_mode() or not records_gradient(x):
         return _repeat_2x(x)
     return _Upsample2x.apply(x)
