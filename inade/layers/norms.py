@@ -98,6 +98,14 @@ def class_instance_pairs(segmap, instances, num_classes: int):
             paddle.gather(instance_index.flatten(), first))
 
 
+def _one_hot_rows(index, count: int, dtype):
+    """[N, count] with a one where ``index`` [N] points; an index of ``count``
+    (class_instance_pairs' "none") gives a zero row. A comparison rather than
+    one_hot, whose depth must be known when a graph is saved: an exported
+    graph's instance count is a run-time value."""
+    return (index.unsqueeze(1) == paddle.arange(count, dtype=index.dtype)).astype(dtype)
+
+
 # By default an INADE norm recomputes (model.recompute_norms) where its input
 # has at least this many values per image (4 MB in float32): at the paper
 # setting every norm from 32x32 on, which hold nearly all the memory it saves
@@ -163,12 +171,12 @@ class InadeNorm(nn.Layer):
         # instance" match no row: zeros), the same values as gathering from
         # tables with a zero row appended, without the concatenations whose
         # gradients were several times the cost of everything else here.
-        class_of_pair = (pair_class.unsqueeze(1) == paddle.arange(self.num_classes, dtype=pair_class.dtype)).astype(x.dtype)  # [P, L]
+        class_of_pair = _one_hot_rows(pair_class, self.num_classes, x.dtype)  # [P, L]
         weight_rows, bias_rows = (paddle.matmul(class_of_pair, table.reshape([self.num_classes, 2 * channels]))
                                   .reshape([-1, channels, 2]).transpose([0, 2, 1]) for table in (self.class_weight, self.class_bias))  # [P, 2, C]
         noise = self.fc_noise(instance_noise)  # [B, K, 2, C]
         num_instances = noise.shape[1]
-        instance_of_pair = (pair_instance.unsqueeze(1) == paddle.arange(num_instances, dtype=pair_instance.dtype)).astype(x.dtype)  # [P, K]
+        instance_of_pair = _one_hot_rows(pair_instance, num_instances, x.dtype)  # [P, K]
         noise_rows = paddle.matmul(instance_of_pair, noise.reshape([batch, num_instances, 2 * channels])).reshape(
             [batch, -1, 2, channels])  # [B, P, 2, C]
         gamma, beta = paddle.unbind(weight_rows * noise_rows + bias_rows, axis=2)  # [B, P, C] each
